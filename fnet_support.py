@@ -1,0 +1,850 @@
+"""Plumbing for `fnet_classification.py` that a reader of the tutorial does not need.
+
+Robust download and extraction, data checks, the on-disk cache, output files
+written atomically, plots, the `predict` command and the command-line glue.
+Keras, TensorFlow and matplotlib are imported inside the functions that need
+them, so the tutorial can choose the Keras backend before anything loads Keras.
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+IMDB_SIZE = 84_125_825
+CLASS_NAMES = ("neg", "pos")
+OUTPUT_FILES = (
+    "vocab.txt",
+    "fnet.keras",
+    "transformer.keras",
+    "results.json",
+    "results.md",
+    "learning_curves.png",
+    "comparison.png",
+)
+BUCKET_LENGTHS = (64, 128, 256, 512)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def option(default, parse, help_text, metavar=None):
+    """A `Config` field whose command-line flag is generated from its metadata."""
+    metadata = {"parse": parse, "help": help_text, "metavar": metavar}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser that reports a bad flag in one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def sample_count(text):
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 2 (one per label), got {text}"
+        )
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def open_fraction(text):
+    value = fraction(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return value
+
+
+def model_list(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - {"fnet", "transformer"})
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {','.join(unknown) or text!r}; choose from fnet,transformer"
+        )
+    return ",".join(dict.fromkeys(names))
+
+
+def sha256_hex(text):
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("must be 64 hexadecimal digits")
+    return value
+
+
+METAVARS = {
+    positive_int: "N",
+    sample_count: "N",
+    int: "N",
+    positive_float: "X",
+    fraction: "FRACTION",
+    open_fraction: "FRACTION",
+    model_list: "MODELS",
+    sha256_hex: "HEX",
+    str: "PATH",
+}
+
+
+def parser_from_dataclass(config_class, doc):
+    """One flag per field of `config_class`: `batch_size` becomes `--batch-size`."""
+    title = doc.split("Description:")[1].split("\n")[0].strip()
+    parser = Parser(
+        prog="fnet_classification.py",
+        description=f"{title} Defaults are the keras-io recipe.",
+        epilog="To classify new text with a finished run: "
+        "fnet_classification.py predict --run-dir runs/latest 'Great film!' "
+        "(see predict --help).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for field in dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        parse, help_text = field.metadata["parse"], field.metadata["help"]
+        if parse is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        else:
+            metavar = field.metadata["metavar"] or METAVARS.get(parse, "VALUE")
+            parser.add_argument(
+                flag, type=parse, default=field.default, metavar=metavar, help=help_text
+            )
+    return parser
+
+
+def run_cli(main, argv):
+    """Run `main` (or `predict`) and turn every failure into one line on stderr."""
+    debug = "--debug" in argv
+    try:
+        if argv[:1] == ["predict"]:
+            predict_main(argv[1:])
+        else:
+            main(argv)
+        return 0
+    except KeyboardInterrupt:
+        finished = ", ".join(Report.active.finished) if Report.active else ""
+        print(
+            f"interrupted: finished {finished or 'nothing'}; "
+            "no half-written output was left behind",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as error:  # The one place that turns errors into messages.
+        if debug:
+            traceback.print_exc()
+        message = str(error) or type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def default_backend():
+    """TensorFlow on CPU, JAX on an NVIDIA GPU: the fastest we measured (README)."""
+    from importlib import metadata
+
+    gpus = Path("/proc/driver/nvidia/gpus")
+    has_gpu = gpus.is_dir() and any(gpus.iterdir())
+    jax_cuda = any(
+        (dist.metadata["Name"] or "").startswith("jax-cuda")
+        for dist in metadata.distributions()
+    )
+    return "jax" if has_gpu and jax_cuda else "tensorflow"
+
+
+@contextlib.contextmanager
+def native_logs_silenced():
+    """Send file descriptor 2 to /dev/null: C++ logs bypass Python's stderr."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def silence_known_warnings():
+    """Warnings about behaviour the tutorial chooses and explains."""
+    import warnings
+
+    # FNetEncoder ignores the padding mask by design (see "Models").
+    warnings.filterwarnings("ignore", message=".*does not support masking.*")
+    # Our tf.data pipeline shuffles itself; fit()'s default shuffle=True is moot.
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+
+def keras_verbosity(quiet):
+    """Progress bars on a terminal, one line per epoch in logs, nothing if quiet."""
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
+
+
+# ------------------------------------------------------------------- download
+
+
+class DownloadError(OSError):
+    pass
+
+
+# keras.utils.get_file writes straight to the target without resuming,
+# classifying errors or retrying, so the download is written here by hand.
+def download(url, target, sha256, expected_size=None, attempts=4, delay=1.0):
+    """Download `url` to `target` via `target.part`, resuming and verifying."""
+    target = Path(target)
+    part = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(attempts):
+        try:
+            _fetch(url, part, expected_size)
+            break
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                raise DownloadError(f"{url} answered HTTP {error.code} {error.reason}")
+            problem = f"HTTP {error.code} {error.reason}"
+        except (urllib.error.URLError, OSError) as error:
+            problem = getattr(error, "reason", None) or error
+        if attempt + 1 == attempts:
+            raise DownloadError(f"could not download {url} ({problem})")
+        time.sleep(delay * 2**attempt)
+    actual = file_sha256(part)
+    if actual != sha256:
+        part.unlink()
+        raise DownloadError(
+            f"{url} gave a file with SHA-256 {actual}, expected {sha256}; "
+            "it was deleted (check --data-url and --sha256)"
+        )
+    os.replace(part, target)
+    return target
+
+
+def _fetch(url, part, expected_size):
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and offset:  # Nothing left to send: check what we have.
+            return
+        raise
+    with response:
+        if offset and response.status != 206:
+            offset = 0  # The server ignored the range: start over.
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length else expected_size
+        with open(part, "ab" if offset else "wb") as file:
+            progress = Progress(total, offset)
+            while chunk := response.read(1 << 16):
+                file.write(chunk)
+                progress.update(len(chunk))
+            progress.close()
+    if total and part.stat().st_size < total:
+        raise DownloadError(f"connection closed after {part.stat().st_size} bytes")
+
+
+class Progress:
+    """Bytes and rate on a terminal; silent in logs and CI."""
+
+    def __init__(self, total, done):
+        self.total, self.done, self.start = total, done, time.perf_counter()
+        self.enabled = sys.stderr.isatty()
+
+    def update(self, count):
+        self.done += count
+        if self.enabled:
+            rate = self.done / max(time.perf_counter() - self.start, 1e-6) / 1e6
+            total = f"/{self.total / 1e6:.1f}" if self.total else ""
+            print(
+                f"\r  {self.done / 1e6:.1f}{total} MB, {rate:.1f} MB/s",
+                end="",
+                file=sys.stderr,
+            )
+
+    def close(self):
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ extraction
+
+
+def extract(archive, destination_root):
+    """Extract `archive` once into `destination_root/<checksum>`, atomically."""
+    archive = Path(archive)
+    if not archive.is_file():
+        raise ValueError(f"archive {archive} does not exist")
+    destination_root = Path(destination_root)
+    destination_root.mkdir(parents=True, exist_ok=True)
+    final = destination_root / file_sha256(archive)[:16]
+    if final.is_dir():
+        return final
+    for stale in destination_root.glob(".partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=destination_root))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(partial, filter=_safe_member)
+            while tar.fileobj.read(1 << 20):  # gzip checks its CRC at the very end.
+                pass
+        os.rename(partial, final)
+    except tarfile.FilterError as error:
+        raise ValueError(f"refusing to extract {archive}: unsafe member ({error})")
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"{archive} is not a readable .tar.gz archive ({error})")
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return final
+
+
+def _safe_member(member, path):
+    """The "data" filter (no `..`, no links outside), refusing absolute names too:
+    on its own it strips their leading "/" and extracts them."""
+    if os.path.isabs(member.name):
+        raise tarfile.AbsolutePathError(member)
+    return tarfile.data_filter(member, path)
+
+
+def dataset_root(extracted):
+    """The folder holding `train/`: `aclImdb/` in the official archive."""
+    for candidate in (extracted / "aclImdb", extracted):
+        if (candidate / "train").is_dir():
+            return candidate
+    return extracted / "aclImdb"
+
+
+# ---------------------------------------------------------------------- data
+
+
+def prepare_dataset(config, report):
+    """Return the aclImdb folder to read, downloading and extracting if needed."""
+    if config.data_dir:
+        root = Path(config.data_dir)
+    else:
+        archive = config.archive
+        if archive is None:
+            target = Path(config.download_dir) / "aclImdb_v1.tar.gz"
+            if not (target.is_file() and file_sha256(target) == config.sha256):
+                report.say(f"Downloading {config.data_url} to {target}")
+                try:
+                    download(config.data_url, target, config.sha256, IMDB_SIZE)
+                except DownloadError as error:
+                    raise DownloadError(
+                        f"{error}. To run offline, pass --archive with a copy of "
+                        "aclImdb_v1.tar.gz or --data-dir with an extracted aclImdb folder"
+                    ) from error
+            archive = target
+        report.results["data"]["archive_sha256"] = file_sha256(archive)
+        root = dataset_root(extract(archive, Path(config.download_dir) / "extracted"))
+    check_dataset_dir(root, need_test=not config.holdout_test)
+    report.results["data"]["directory"] = str(root)
+    return root
+
+
+def check_dataset_dir(root, need_test=True):
+    """Fail early, with one clear message, on a folder that is not aclImdb-like."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"data folder {root} does not exist")
+    for split in ("train", "test") if need_test else ("train",):
+        if not (root / split).is_dir():
+            hint = " (or pass --holdout-test 0.1 to carve one from train/)"
+            raise ValueError(
+                f"{root} has no {split}/ folder; expected the aclImdb layout "
+                f"train/pos, train/neg, test/pos, test/neg{hint if split == 'test' else ''}"
+            )
+        for label in CLASS_NAMES:
+            folder = root / split / label
+            if not folder.is_dir():
+                raise ValueError(
+                    f"{folder} is missing: every split needs pos/ and neg/"
+                )
+            if next(folder.glob("*.txt"), None) is None:
+                raise ValueError(
+                    f"{folder} has no .txt reviews: both labels are needed"
+                )
+
+
+def to_arrays(dataset):
+    texts, labels = [], []
+    for text_batch, label_batch in dataset.batch(4096).as_numpy_iterator():
+        texts.extend(text_batch)
+        labels.extend(label_batch)
+    return np.array(texts, dtype=object), np.array(labels, dtype="int32")
+
+
+def split_tail(split, fraction_):
+    """Hold out the last `fraction_` of a split, as Keras's validation_split does."""
+    texts, labels = split
+    count = int(fraction_ * len(texts))
+    return (texts[:-count], labels[:-count]), (texts[-count:], labels[-count:])
+
+
+def clean_reviews(texts, labels, name, report):
+    """Replace invalid UTF-8, drop empty reviews, and count both."""
+    kept, kept_labels, invalid, empty = [], [], 0, 0
+    for text, label in zip(texts, labels):
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            text = text.decode("utf-8", "replace").encode("utf-8")
+            invalid += 1
+        if not text.strip():
+            empty += 1
+            continue
+        kept.append(text)
+        kept_labels.append(label)
+    kept_labels = np.array(kept_labels, dtype="int32")
+    if len(set(kept_labels.tolist())) < 2:
+        raise ValueError(
+            f"the {name} split needs reviews of both labels, found {len(kept)}"
+        )
+    report.results["data"][name] = {
+        "reviews": len(kept),
+        "empty_skipped": empty,
+        "invalid_utf8_replaced": invalid,
+    }
+    return np.array(kept, dtype=object), kept_labels
+
+
+def balanced_subset(texts, labels, limit, seed):
+    """The first `limit` reviews (already shuffled with `seed`), half per label."""
+    limit = max(limit, 2)
+    keep = np.zeros(len(labels), dtype=bool)
+    for index, label in enumerate(np.unique(labels)):
+        positions = np.flatnonzero(labels == label)
+        keep[positions[: limit // 2 + (index < limit % 2)]] = True
+    return texts[keep], labels[keep]
+
+
+def bucket_batches(dataset, config):
+    """Batches of similar length, padded to the next of a few fixed lengths."""
+    import tensorflow as tf
+
+    lengths = [n for n in BUCKET_LENGTHS if n < config.max_seq_len] + [
+        config.max_seq_len
+    ]
+
+    def length(ids, label):
+        return tf.maximum(tf.math.count_nonzero(ids, dtype=tf.int32), 1)
+
+    dataset = dataset.map(lambda ids, label: (ids[: length(ids, label)], label))
+    return dataset.bucket_by_sequence_length(
+        length,
+        bucket_boundaries=[n + 1 for n in lengths],
+        bucket_batch_sizes=[config.batch_size] * (len(lengths) + 1),
+        pad_to_bucket_boundary=True,
+    )
+
+
+# --------------------------------------------------------------------- cache
+
+
+def fingerprint(*parts):
+    """SHA-256 of the content of strings, numbers and arrays of bytes."""
+    digest = hashlib.sha256()
+    for part in parts:
+        items = part if isinstance(part, (list, tuple, np.ndarray)) else [part]
+        for item in items:
+            data = item if isinstance(item, bytes) else str(item).encode("utf-8")
+            digest.update(len(data).to_bytes(8, "little") + data)
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+class Cache:
+    """Arrays on disk, keyed by the content they were computed from."""
+
+    def __init__(self, directory, enabled, report):
+        self.directory, self.enabled, self.report = Path(directory), enabled, report
+
+    def get(self, name, key, compute):
+        path = self.directory / f"{name}-{key[:24]}.npz"
+        if self.enabled and path.exists():
+            arrays = self._load(path)
+            if arrays is not None:
+                self.report.results["cache"][name] = "reused"
+                return arrays
+            self.report.say(f"Cache entry {path} is corrupt; rebuilding it")
+        arrays = compute()
+        self.report.results["cache"][name] = "computed"
+        if self.enabled:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            checksum = fingerprint(*[arrays[k].tobytes() for k in sorted(arrays)])
+            with atomic_path(path) as partial:
+                np.savez(partial, checksum=checksum, **arrays)
+        return arrays
+
+    @staticmethod
+    def _load(path):
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files if k != "checksum"}
+                expected = str(data["checksum"])
+        except Exception:  # Any unreadable entry is rebuilt, whatever broke it.
+            return None
+        actual = fingerprint(*[arrays[k].tobytes() for k in sorted(arrays)])
+        return arrays if actual == expected else None
+
+
+# -------------------------------------------------------------------- output
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; move it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_text(path, text):
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+
+
+def environment():
+    import keras
+    import keras_hub
+    import tensorflow as tf
+
+    backend = keras.backend.backend()
+    info = {
+        "keras_backend": backend,
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "keras_hub": keras_hub.__version__,
+        "tensorflow": tf.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+    }
+    if backend == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+        info["device"] = str(jax.devices()[0].device_kind)
+    elif backend == "torch":
+        import torch
+
+        info["torch"] = torch.__version__
+        info["device"] = (
+            torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+        )
+    else:
+        with native_logs_silenced():
+            gpus = tf.config.list_physical_devices("GPU")
+        info["device"] = gpus[0].name if gpus else "cpu"
+    return info
+
+
+class Report:
+    """Stages, timings and results of one run, and the files it writes."""
+
+    active = None
+
+    def __init__(self, config):
+        self.config, self.finished = config, []
+        self.output_dir = Path(config.output_dir)
+        self.results = {
+            "config": dataclasses.asdict(config),
+            "environment": environment(),
+            "timings": {},
+            "cache": {},
+            "data": {},
+            "models": {},
+            "complete": False,
+        }
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUT_FILES:  # A run replaces the previous run's outputs.
+            (self.output_dir / name).unlink(missing_ok=True)
+        Report.active = self
+
+    def say(self, message):
+        if not self.config.quiet:
+            print(message, flush=True)
+
+    @contextlib.contextmanager
+    def stage(self, name, timed=True):
+        self.say(f"== {name} ...")
+        start = time.perf_counter()
+        quiet = self.config.quiet
+        with (
+            contextlib.redirect_stdout(io.StringIO())
+            if quiet
+            else contextlib.nullcontext()
+        ):
+            yield
+        seconds = time.perf_counter() - start
+        if timed:
+            self.results["timings"][name] = seconds
+        self.finished.append(name)
+        self.say(f"== {name} done in {seconds:.1f} s")
+
+    def save_vocabulary(self, vocabulary):
+        write_text(self.output_dir / "vocab.txt", "".join(f"{t}\n" for t in vocabulary))
+
+    def save_model(self, kind, model, metrics):
+        with atomic_path(self.output_dir / f"{kind}.keras") as partial:
+            model.save(partial)
+        self.results["models"][kind] = metrics
+        self._write_json()
+
+    def finish(self):
+        self.results["complete"] = True
+        self._write_json()
+        save_plots(self.results, self.output_dir)
+        table = comparison_table(self.results)
+        write_text(
+            self.output_dir / "results.md", results_markdown(self.results, table)
+        )
+        print(table)
+        self.say(f"Results written to {self.output_dir}/")
+
+    def _write_json(self):
+        text = json.dumps(self.results, indent=2, default=str)
+        write_text(self.output_dir / "results.json", text + "\n")
+
+
+def comparison_table(results):
+    models = results["models"]
+    names = {"fnet": "FNet Classifier", "transformer": "Transformer Classifier"}
+    test_name = (
+        "Stand-in test accuracy"
+        if results["config"]["holdout_test"]
+        else "Test accuracy"
+    )
+    rows = [
+        ("Training time", lambda m: f"{m['train_seconds']:.0f} seconds"),
+        ("Train accuracy", lambda m: f"{m['history']['accuracy'][-1]:.2%}"),
+        ("Validation accuracy", lambda m: f"{m['history']['val_accuracy'][-1]:.2%}"),
+        (test_name, lambda m: f"{m['test_accuracy']:.2%}"),
+        ("#Params", lambda m: f"{m['params']:,}"),
+    ]
+    lines = ["| | " + " | ".join(f"**{names[k]}**" for k in models) + " |"]
+    lines.append("|:--|" + "--:|" * len(models))
+    for label, cell in rows:
+        lines.append(
+            f"| **{label}** | " + " | ".join(cell(m) for m in models.values()) + " |"
+        )
+    return "\n".join(lines)
+
+
+def test_label(results):
+    if results["config"]["holdout_test"]:
+        return "Stand-in test accuracy"
+    return "Test accuracy"
+
+
+def results_markdown(results, table):
+    env = results["environment"]
+    config = results["config"]
+    return (
+        "# FNet vs Transformer on IMDb\n\n"
+        f"{table}\n\n"
+        f"Backend `{env['keras_backend']}` on `{env['device']}` "
+        f"({env['cpu_count']} CPUs), {config['epochs']} epochs, batch {config['batch_size']}, "
+        f"sequence length {config['max_seq_len']}"
+        f"{', bucketed by length' if config['bucket_by_length'] else ''}.\n\n"
+        "![Learning curves](learning_curves.png)\n\n"
+        "![Comparison](comparison.png)\n"
+    )
+
+
+# -------------------------------------------------------------------- plots
+
+
+def save_plots(results, output_dir):
+    """`learning_curves.png` and `comparison.png`, drawn without a display."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = results["models"]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    for kind, metrics in models.items():
+        history = metrics["history"]
+        epochs = range(1, len(history["loss"]) + 1)
+        for axis, metric in zip(axes, ("accuracy", "loss")):
+            axis.plot(epochs, history[metric], "o-", label=f"{kind} train")
+            axis.plot(
+                epochs, history[f"val_{metric}"], "s--", label=f"{kind} validation"
+            )
+    for axis, metric in zip(axes, ("Accuracy", "Loss")):
+        axis.set(title=metric, xlabel="epoch", ylabel=metric.lower())
+        axis.legend()
+    _save_figure(figure, output_dir / "learning_curves.png")
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    names = list(models)
+    axes[0].bar(names, [models[k]["train_seconds"] for k in names], color=["C0", "C1"])
+    axes[0].set(title="Training time", ylabel="seconds")
+    axes[1].bar(names, [models[k]["test_accuracy"] for k in names], color=["C0", "C1"])
+    axes[1].set(title=test_label(results), ylabel="accuracy", ylim=(0, 1))
+    _save_figure(figure, output_dir / "comparison.png")
+
+
+def _save_figure(figure, path):
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    with atomic_path(path) as partial:
+        figure.savefig(partial, format="png")
+    plt.close(figure)
+
+
+# -------------------------------------------------------------------- predict
+
+
+def predict_parser():
+    parser = Parser(
+        prog="fnet_classification.py predict",
+        description="Classify reviews with the models of a finished run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "texts", nargs="*", metavar="TEXT", help="reviews (default: stdin lines)"
+    )
+    parser.add_argument(
+        "--run-dir", default="runs/latest", help="a training run's output folder"
+    )
+    parser.add_argument(
+        "--model", default="all", choices=["fnet", "transformer", "all"]
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per input")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
+    return parser
+
+
+def load_run(run_dir, model="all"):
+    """The run's results, vocabulary and models; one clear error if incomplete."""
+    run_dir = Path(run_dir)
+    if (
+        not (run_dir / "results.json").is_file()
+        or not (run_dir / "vocab.txt").is_file()
+    ):
+        raise ValueError(
+            f"{run_dir} is not a finished run (results.json or vocab.txt is missing); "
+            "train first with: python fnet_classification.py --output-dir "
+            + str(run_dir)
+        )
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    kinds = list(results["models"]) if model == "all" else [model]
+    missing = [k for k in kinds if not (run_dir / f"{k}.keras").is_file()]
+    if missing or not kinds:
+        raise ValueError(f"{run_dir} has no trained {', '.join(missing) or 'model'}")
+    import keras
+    import keras_hub  # noqa: F401  (registers the layers the saved models use)
+
+    models = {k: keras.saving.load_model(run_dir / f"{k}.keras") for k in kinds}
+    vocabulary = (run_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    return results, vocabulary, models
+
+
+def classify(texts, results, vocabulary, models):
+    """Probability of "positive" per model for each text; None for empty text."""
+    import keras_hub
+    import tensorflow as tf
+
+    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=vocabulary,
+        lowercase=False,
+        sequence_length=results["config"]["max_seq_len"],
+    )
+    rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
+    filled = [row for row in rows if row["text"].strip()]
+    if filled:
+        lowered = tf.strings.lower([row["text"] for row in filled])
+        token_ids = np.asarray(tokenizer(lowered), dtype="int32")
+        scores = {k: m.predict(token_ids, verbose=0)[:, 0] for k, m in models.items()}
+        for index, row in enumerate(filled):
+            row["tokens"] = int(np.count_nonzero(token_ids[index]))
+            row["probabilities"] = {k: float(s[index]) for k, s in scores.items()}
+    return rows
+
+
+def predict_main(argv):
+    args = predict_parser().parse_args(argv)
+    texts = args.texts
+    if not texts:
+        raw = sys.stdin.buffer.read()
+        try:
+            texts = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            print(
+                "warning: invalid UTF-8 on stdin was replaced by U+FFFD",
+                file=sys.stderr,
+            )
+            texts = raw.decode("utf-8", "replace").splitlines()
+        if not texts:
+            raise ValueError(
+                "no text to classify: give TEXT arguments or lines on stdin"
+            )
+    results, vocabulary, models = load_run(args.run_dir, args.model)
+    rows = classify(texts, results, vocabulary, models)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        elif row["probabilities"] is None:
+            print(f"(empty input: no prediction)\t{row['text']!r}")
+        else:
+            cells = [
+                f"{k}: {'positive' if p >= 0.5 else 'negative'} ({p:.3f})"
+                for k, p in row["probabilities"].items()
+            ]
+            print("  ".join(cells) + f"\t{row['text'][:80]}")
+    return rows

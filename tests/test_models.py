@@ -1,0 +1,77 @@
+"""Models section: shapes, exact parameter counts, masking, save/load round trip."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+import fnet_classification as fc
+
+KINDS = ["fnet", "transformer"]
+
+
+@pytest.fixture
+def small_config(tiny_config):
+    return dataclasses.replace(tiny_config, num_layers=2)
+
+
+def random_ids(config, batch=4, length=None, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (batch, length or config.max_seq_len)
+    return rng.integers(2, config.vocab_size, size=shape).astype("int32")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_output_is_one_probability_per_review(small_config, kind):
+    model = fc.build_classifier(kind, small_config)
+    probabilities = np.asarray(model(random_ids(small_config, batch=5)))
+    assert probabilities.shape == (5, 1)
+    assert ((probabilities > 0) & (probabilities < 1)).all()
+    assert model.name == f"{kind}_classifier"
+
+
+@pytest.mark.parametrize(
+    "kind, params", [("fnet", 2_382_337), ("transformer", 2_580_481)]
+)
+def test_exact_parameter_counts_at_recipe_defaults(kind, params):
+    assert fc.build_classifier(kind, fc.Config()).count_params() == params
+
+
+def test_unknown_kind_is_a_value_error(small_config):
+    with pytest.raises(ValueError, match="bert"):
+        fc.build_classifier("bert", small_config)
+
+
+def test_transformer_ignores_padding_and_fnet_does_not(small_config):
+    """The pitfall the tutorial explains: FNetEncoder takes no padding mask."""
+    ids = random_ids(small_config, batch=2, length=20)
+    padded = np.pad(ids, ((0, 0), (0, 30)))  # 30 more [PAD] tokens.
+    outputs = {}
+    for kind in KINDS:
+        model = fc.build_classifier(kind, small_config)
+        outputs[kind] = [np.asarray(model(x, training=False)) for x in (ids, padded)]
+    np.testing.assert_allclose(*outputs["transformer"], atol=1e-5)
+    assert np.abs(outputs["fnet"][0] - outputs["fnet"][1]).max() > 1e-4
+
+
+def test_shorter_sequences_share_the_same_weights(small_config):
+    model = fc.build_classifier("fnet", small_config)
+    for length in (8, 32, small_config.max_seq_len):
+        assert np.asarray(model(random_ids(small_config, length=length))).shape == (
+            4,
+            1,
+        )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_save_and_load_round_trip(small_config, tmp_path, kind):
+    model = fc.build_classifier(kind, small_config)
+    ids = random_ids(small_config, batch=3)
+    path = tmp_path / f"{kind}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        np.asarray(restored(ids)), np.asarray(model(ids)), rtol=1e-5, atol=1e-6
+    )
+    assert restored.count_params() == model.count_params()
