@@ -1,5 +1,6 @@
 """The command line end to end: flags, outputs, predict, and failures."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -203,3 +204,42 @@ def test_saved_models_reload_in_a_fresh_process(tiny_run, backend):
             np.testing.assert_allclose(
                 row["probabilities"][kind], probability, atol=1e-5
             )
+
+
+def test_data_parallel_over_two_simulated_devices(tmp_path):
+    run_dir = tmp_path / "run"
+    flags = TINY_FLAGS + ["--epochs", "2", "--models", "fnet", "--data-parallel"]
+    result = run_script(
+        *flags,
+        "--output-dir",
+        run_dir,
+        "--cache-dir",
+        tmp_path,
+        env={
+            "KERAS_BACKEND": "jax",
+            "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        },
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert saved["environment"]["data_parallel_devices"] == ["cpu:0", "cpu:1"]
+    assert len(saved["models"]["fnet"]["history"]["loss"]) == 2
+
+
+@pytest.mark.skipif(os.environ["KERAS_BACKEND"] == "jax", reason="tests the refusal")
+def test_data_parallel_needs_jax(tmp_path, capsys):
+    argv = TINY_FLAGS + ["--data-parallel", "--output-dir", str(tmp_path)]
+    assert support.run_cli(fc.main, argv) == 1
+    assert "needs the JAX backend" in capsys.readouterr().err
+
+
+def test_logs_get_a_progress_line_during_long_epochs(tiny_config, capsys):
+    report = support.Report(tiny_config)
+    report.config = dataclasses.replace(tiny_config, quiet=False)
+    (callback,) = report.training_callbacks(every_seconds=0)
+    callback.set_params({"steps": 3})
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    callback.on_train_batch_end(0, {"loss": 0.5})
+    assert "epoch 1: step 1/3" in capsys.readouterr().out
+    assert report.results["timings"]["to_first_step"] > 0

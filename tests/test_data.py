@@ -175,3 +175,88 @@ def test_bucketed_batches_use_few_fixed_lengths(tiny_config):
     assert seen == {64, 128, 256, 512}
     total = sum(np.count_nonzero(ids) for ids, _ in dataset.as_numpy_iterator())
     assert total == lengths.sum()  # Nothing truncated, nothing lost.
+
+
+def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
+    import fnet_classification as fc
+
+    flags = ["--epochs", "1", "--models", "fnet", "--cache-dir", tiny_config.cache_dir]
+    base = ["--data-dir", tiny_config.data_dir, "--output-dir", tiny_config.output_dir]
+    small = ["--batch-size", "8", "--max-seq-len", "64", "--vocab-size", "300"]
+    tiny = [
+        "--embed-dim",
+        "8",
+        "--intermediate-dim",
+        "8",
+        "--num-layers",
+        "1",
+        "--quiet",
+    ]
+    argv = base + small + tiny + flags
+
+    def cache_state(extra=()):
+        return fc.main(argv + list(extra))["cache"]
+
+    assert cache_state() == {"vocab": "computed", "tokens": "computed"}
+    first_vocab = open(f"{tiny_config.output_dir}/vocab.txt").read()
+    assert cache_state() == {"vocab": "reused", "tokens": "reused"}
+    assert open(f"{tiny_config.output_dir}/vocab.txt").read() == first_vocab
+    # Another sequence length needs new tokens but the same vocabulary.
+    assert cache_state(["--max-seq-len", "32"]) == {
+        "vocab": "reused",
+        "tokens": "computed",
+    }
+    # Another split (seed) is other training text: both are recomputed.
+    assert cache_state(["--seed", "3"]) == {"vocab": "computed", "tokens": "computed"}
+    # A damaged entry is detected by its checksum and rebuilt.
+    from pathlib import Path
+
+    entries = sorted(Path(tiny_config.cache_dir).glob("tokens-*.npz"))
+    for entry in entries:
+        data = bytearray(entry.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        entry.write_bytes(bytes(data))
+    (Path(tiny_config.cache_dir) / "junk.npz").write_bytes(b"not a zip")
+    capsys.readouterr()
+    assert cache_state()["tokens"] == "computed"
+    assert cache_state()["tokens"] == "reused"
+    assert not list(Path(tiny_config.cache_dir).glob(".*partial*"))
+    assert cache_state(["--no-cache"]) == {"vocab": "computed", "tokens": "computed"}
+
+
+@pytest.mark.parametrize("vocab_size", [60, 300, 15000])
+def test_fast_vocabulary_is_identical_to_keras_hub(tiny_config, vocab_size):
+    splits, _ = load(tiny_config)
+    texts = list(splits["train"][0]) + [
+        "Ça, c'est très naïve — 素晴らしい映画！ ###tags, 1,234.5".encode(),
+        b"aaaa aaab aabb abbb bbbb ##ab ab## a#b",
+    ]
+    texts = np.array(texts, dtype=object)
+    fast, reference = (
+        fc.train_vocabulary(texts, dataclasses.replace(tiny_config, **settings))
+        for settings in (
+            {"vocab_size": vocab_size, "vocab_trainer": "fast"},
+            {"vocab_size": vocab_size, "vocab_trainer": "keras"},
+        )
+    )
+    assert fast == reference
+    assert len(fast) > 50
+
+
+@pytest.mark.slow
+def test_fast_vocabulary_is_identical_on_real_reviews(tmp_path):
+    """20,000 real training reviews, the recipe's settings (about 2 minutes)."""
+    from pathlib import Path
+
+    archive = Path(__file__).parents[2] / "shared/imdb/aclImdb_train.tar.gz"
+    if not archive.exists():
+        pytest.skip("needs ../shared/imdb/aclImdb_train.tar.gz")
+    config = fc.parse_args(["--archive", str(archive), "--holdout-test", "0.2"])
+    config = dataclasses.replace(config, download_dir=str(tmp_path))
+    splits, _ = load(config)
+    texts = splits["train"][0]
+    fast = fc.train_vocabulary(texts, config)
+    reference = fc.train_vocabulary(
+        texts, dataclasses.replace(config, vocab_trainer="keras")
+    )
+    assert fast == reference and len(fast) > 10000
