@@ -94,7 +94,7 @@ class Config:
     vocab_trainer: str = support.option(
         "fast",
         support.choice("fast", "keras"),
-        "fast: our identical, faster copy of keras: compute_word_piece_vocabulary",
+        "fast (default, identical result) or keras (compute_word_piece_vocabulary)",
         metavar="NAME",
     )
     embed_dim: int = support.option(128, support.positive_int, "embedding size")
@@ -106,7 +106,9 @@ class Config:
     dropout: float = support.option(0.1, support.fraction, "dropout before output")
     learning_rate: float = support.option(1e-3, support.positive_float, "Adam rate")
     validation_split: float = support.option(
-        0.2, support.open_fraction, "share of train/ held out for validation"
+        0.2,
+        support.open_fraction,
+        "share of train/ (after --holdout-test) held out for validation",
     )
     holdout_test: float = support.option(
         0.0,
@@ -115,9 +117,14 @@ class Config:
         "test/); its accuracy is reported as stand-in, never as IMDb test accuracy",
     )
     max_samples: Optional[int] = support.option(
-        None, support.sample_count, "at most N reviews per split, balanced by label"
+        None,
+        support.sample_count,
+        "quick runs: N reviews from train/ (split into train and validation) and N "
+        "from test/, balanced by label",
     )
-    seed: int = support.option(42, int, "seed for the split, shuffling and weights")
+    seed: int = support.option(
+        42, support.seed_value, "seed for the split, shuffling and weights"
+    )
     bucket_by_length: bool = support.option(
         False, bool, "opt-in: batch reviews of similar length, padded to 64/128/256/512"
     )
@@ -178,7 +185,7 @@ def load_imdb(config, report):
         if config.max_samples:
             share = {"train": 1 - config.validation_split, "test": 1}
             limit = round(config.max_samples * share.get(name, config.validation_split))
-            texts, labels = support.balanced_subset(texts, labels, limit, config.seed)
+            texts, labels = support.balanced_subset(texts, labels, limit)
         splits[name] = (tf.strings.lower(texts).numpy(), labels)
     return splits
 
@@ -361,7 +368,7 @@ def main(argv=None):
     report = support.Report(config)
     keras.utils.set_random_seed(config.seed)
     if config.data_parallel:
-        support.distribute_over_devices(report)
+        support.distribute_over_devices(config, report)
 
     with report.stage("data"):
         splits = load_imdb(config, report)
@@ -370,23 +377,21 @@ def main(argv=None):
 
     cache = support.Cache(config.cache_dir, not config.no_cache, report)
     with report.stage("vocab"):
-        key = support.fingerprint(
-            texts, config.vocab_size, RESERVED_TOKENS, keras_hub.__version__
-        )
-        compute = lambda: {"vocabulary": np.array(train_vocabulary(texts, config))}
-        vocabulary = cache.get("vocab", key, compute)["vocabulary"].tolist()
+        vocabulary = cache.get(
+            "vocab",
+            [texts, config.vocab_size, RESERVED_TOKENS],
+            lambda: {"tokens": np.array(train_vocabulary(texts, config))},
+        )["tokens"].tolist()
     report.say(f"Tokens 100-110: {vocabulary[100:110]}")
     report.save_vocabulary(vocabulary)
 
     tokenizer = make_tokenizer(vocabulary, config)
     with report.stage("tokenize"):
-        key = support.fingerprint(
-            vocabulary, config.max_seq_len, *[s[0] for s in splits.values()]
+        token_ids = cache.get(
+            "tokens",
+            [vocabulary, config.max_seq_len, *(x for x, _ in splits.values())],
+            lambda: {name: tokenize(tokenizer, x) for name, (x, _) in splits.items()},
         )
-        compute = lambda: {
-            name: tokenize(tokenizer, s[0]) for name, s in splits.items()
-        }
-        token_ids = cache.get("tokens", key, compute)
     example = token_ids["train"][0]
     report.say(f"Tokens: {example[:16]}... ({np.count_nonzero(example)} non-padding)")
     report.say(f"Detokenized: {tokenizer.detokenize(example[example != 0])!s:.200}")

@@ -9,6 +9,7 @@ them, so the tutorial can choose the Keras backend before anything loads Keras.
 import argparse
 import collections
 import contextlib
+import gzip
 import dataclasses
 import hashlib
 import io
@@ -21,6 +22,7 @@ import tarfile
 import tempfile
 import time
 import traceback
+import unicodedata
 import urllib.error
 import urllib.request
 import zlib
@@ -76,6 +78,13 @@ def sample_count(text):
     return value
 
 
+def seed_value(text):
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**32), got {text}")
+    return value
+
+
 def positive_float(text):
     value = float(text)
     if not value > 0:
@@ -126,7 +135,7 @@ def sha256_hex(text):
 METAVARS = {
     positive_int: "N",
     sample_count: "N",
-    int: "N",
+    seed_value: "N",
     positive_float: "X",
     fraction: "FRACTION",
     open_fraction: "FRACTION",
@@ -140,6 +149,7 @@ def parser_from_dataclass(config_class, doc):
     """One flag per field of `config_class`: `batch_size` becomes `--batch-size`."""
     title = doc.split("Description:")[1].split("\n")[0].strip()
     parser = Parser(
+        allow_abbrev=False,
         prog="fnet_classification.py",
         description=f"{title} Defaults are the keras-io recipe.",
         epilog="To classify new text with a finished run: "
@@ -222,13 +232,18 @@ def silence_known_warnings():
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
-def distribute_over_devices(report):
+def distribute_over_devices(config, report):
     """Data parallelism with Keras's distribution API: one batch, many devices."""
     import keras
 
     if keras.backend.backend() != "jax":
         raise ValueError("--data-parallel needs the JAX backend: set KERAS_BACKEND=jax")
     devices = keras.distribution.list_devices()
+    if config.batch_size % len(devices):
+        raise ValueError(
+            f"--batch-size {config.batch_size} must be a multiple of the "
+            f"{len(devices)} devices for --data-parallel"
+        )
     keras.distribution.set_distribution(
         keras.distribution.DataParallel(devices=devices)
     )
@@ -257,6 +272,7 @@ def download(url, target, sha256, expected_size=None, attempts=4, delay=1.0):
     target = Path(target)
     part = target.with_name(target.name + ".part")
     target.parent.mkdir(parents=True, exist_ok=True)
+    resumed = part.exists()
     for attempt in range(attempts):
         try:
             _fetch(url, part, expected_size)
@@ -273,6 +289,8 @@ def download(url, target, sha256, expected_size=None, attempts=4, delay=1.0):
     actual = file_sha256(part)
     if actual != sha256:
         part.unlink()
+        if resumed:  # The old .part may come from another file: start over once.
+            return download(url, target, sha256, expected_size, attempts, delay)
         raise DownloadError(
             f"{url} gave a file with SHA-256 {actual}, expected {sha256}; "
             "it was deleted (check --data-url and --sha256)"
@@ -340,14 +358,14 @@ def file_sha256(path):
 # ------------------------------------------------------------------ extraction
 
 
-def extract(archive, destination_root):
+def extract(archive, destination_root, sha256=None):
     """Extract `archive` once into `destination_root/<checksum>`, atomically."""
     archive = Path(archive)
     if not archive.is_file():
         raise ValueError(f"archive {archive} does not exist")
     destination_root = Path(destination_root)
     destination_root.mkdir(parents=True, exist_ok=True)
-    final = destination_root / file_sha256(archive)[:16]
+    final = destination_root / (sha256 or file_sha256(archive))[:16]
     if final.is_dir():
         return final
     for stale in destination_root.glob(".partial-*"):
@@ -361,7 +379,7 @@ def extract(archive, destination_root):
         os.rename(partial, final)
     except tarfile.FilterError as error:
         raise ValueError(f"refusing to extract {archive}: unsafe member ({error})")
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise ValueError(f"{archive} is not a readable .tar.gz archive ({error})")
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -392,21 +410,31 @@ def prepare_dataset(config, report):
     if config.data_dir:
         root = Path(config.data_dir)
     else:
-        archive = config.archive
-        if archive is None:
-            target = Path(config.download_dir) / "aclImdb_v1.tar.gz"
-            if not (target.is_file() and file_sha256(target) == config.sha256):
-                report.say(f"Downloading {config.data_url} to {target}")
+        archive = config.archive and Path(config.archive)
+        if not archive:
+            archive = Path(config.download_dir) / "aclImdb_v1.tar.gz"
+            digest = file_sha256(archive) if archive.is_file() else None
+            if digest != config.sha256:
+                report.say(f"Downloading {config.data_url} to {archive}")
+                official = config.sha256 == IMDB_SHA256
                 try:
-                    download(config.data_url, target, config.sha256, IMDB_SIZE)
+                    download(
+                        config.data_url,
+                        archive,
+                        config.sha256,
+                        IMDB_SIZE if official else None,
+                    )
                 except DownloadError as error:
                     raise DownloadError(
                         f"{error}. To run offline, pass --archive with a copy of "
                         "aclImdb_v1.tar.gz or --data-dir with an extracted aclImdb folder"
                     ) from error
-            archive = target
-        report.results["data"]["archive_sha256"] = file_sha256(archive)
-        root = dataset_root(extract(archive, Path(config.download_dir) / "extracted"))
+        elif not archive.is_file():
+            raise ValueError(f"archive {archive} does not exist")
+        digest = file_sha256(archive)
+        report.results["data"]["archive_sha256"] = digest
+        extracted = extract(archive, Path(config.download_dir) / "extracted", digest)
+        root = dataset_root(extracted)
     check_dataset_dir(root, need_test=not config.holdout_test)
     report.results["data"]["directory"] = str(root)
     return root
@@ -448,7 +476,12 @@ def split_tail(split, fraction_):
     """Hold out the last `fraction_` of a split, as Keras's validation_split does."""
     texts, labels = split
     count = int(fraction_ * len(texts))
-    return (texts[:-count], labels[:-count]), (texts[-count:], labels[-count:])
+    if not 0 < count < len(texts):
+        raise ValueError(
+            f"--validation-split {fraction_} of {len(texts)} reviews leaves a split empty"
+        )
+    keep = len(texts) - count
+    return (texts[:keep], labels[:keep]), (texts[keep:], labels[keep:])
 
 
 def clean_reviews(texts, labels, name, report):
@@ -460,7 +493,7 @@ def clean_reviews(texts, labels, name, report):
         except UnicodeDecodeError:
             text = text.decode("utf-8", "replace").encode("utf-8")
             invalid += 1
-        if not text.strip():
+        if not has_content(text.decode("utf-8")):
             empty += 1
             continue
         kept.append(text)
@@ -478,8 +511,14 @@ def clean_reviews(texts, labels, name, report):
     return np.array(kept, dtype=object), kept_labels
 
 
-def balanced_subset(texts, labels, limit, seed):
-    """The first `limit` reviews (already shuffled with `seed`), half per label."""
+def has_content(text):
+    """Whether `text` has a character the tokenizer keeps: not only spaces and
+    control or format characters (which would leave a review with no tokens)."""
+    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
+
+
+def balanced_subset(texts, labels, limit):
+    """The first `limit` reviews (already shuffled by seed), half per label."""
     limit = max(limit, 2)
     keep = np.zeros(len(labels), dtype=bool)
     for index, label in enumerate(np.unique(labels)):
@@ -488,13 +527,20 @@ def balanced_subset(texts, labels, limit, seed):
     return texts[keep], labels[keep]
 
 
+def bucket_lengths(max_seq_len):
+    return [n for n in BUCKET_LENGTHS if n < max_seq_len] + [max_seq_len]
+
+
+def bucket_length(length, max_seq_len):
+    """The padded length of a review of `length` tokens in a bucketed run."""
+    return next(n for n in bucket_lengths(max_seq_len) if n >= length)
+
+
 def bucket_batches(dataset, config):
     """Batches of similar length, padded to the next of a few fixed lengths."""
     import tensorflow as tf
 
-    lengths = [n for n in BUCKET_LENGTHS if n < config.max_seq_len] + [
-        config.max_seq_len
-    ]
+    lengths = bucket_lengths(config.max_seq_len)
 
     def length(ids, label):
         return tf.maximum(tf.math.count_nonzero(ids, dtype=tf.int32), 1)
@@ -669,6 +715,13 @@ def _longest_token(text, shortest, tokens, prefixes):
 # --------------------------------------------------------------------- cache
 
 
+def tokenizer_versions():
+    """Versions of the libraries whose code decides vocabularies and token ids."""
+    from importlib import metadata
+
+    return ",".join(metadata.version(n) for n in ("keras-hub", "tensorflow-text"))
+
+
 def fingerprint(*parts):
     """SHA-256 of the content of strings, numbers and arrays of bytes."""
     digest = hashlib.sha256()
@@ -687,7 +740,9 @@ class Cache:
     def __init__(self, directory, enabled, report):
         self.directory, self.enabled, self.report = Path(directory), enabled, report
 
-    def get(self, name, key, compute):
+    def get(self, name, inputs, compute):
+        """`compute()`'s dict of arrays, reused while `inputs` stay the same."""
+        key = fingerprint(*inputs, tokenizer_versions())
         path = self.directory / f"{name}-{key[:24]}.npz"
         if self.enabled and path.exists():
             arrays = self._load(path)
@@ -699,21 +754,18 @@ class Cache:
         self.report.results["cache"][name] = "computed"
         if self.enabled:
             self.directory.mkdir(parents=True, exist_ok=True)
-            checksum = fingerprint(*[arrays[k].tobytes() for k in sorted(arrays)])
             with atomic_path(path) as partial:
-                np.savez(partial, checksum=checksum, **arrays)
+                np.savez(partial, **arrays)
         return arrays
 
     @staticmethod
     def _load(path):
+        """The arrays, or None if the entry is damaged (zip checks CRC-32)."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files if k != "checksum"}
-                expected = str(data["checksum"])
+                return {key: data[key] for key in data.files}
         except Exception:  # Any unreadable entry is rebuilt, whatever broke it.
             return None
-        actual = fingerprint(*[arrays[k].tobytes() for k in sorted(arrays)])
-        return arrays if actual == expected else None
 
 
 # -------------------------------------------------------------------- output
@@ -767,7 +819,8 @@ def environment():
     else:
         with native_logs_silenced():
             gpus = tf.config.list_physical_devices("GPU")
-        info["device"] = gpus[0].name if gpus else "cpu"
+        details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
+        info["device"] = details.get("device_name", "cpu")
     return info
 
 
@@ -789,9 +842,6 @@ class Report:
             "models": {},
             "complete": False,
         }
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        for name in OUTPUT_FILES:  # A run replaces the previous run's outputs.
-            (self.output_dir / name).unlink(missing_ok=True)
         Report.active = self
 
     def say(self, message):
@@ -799,7 +849,7 @@ class Report:
             print(message, flush=True)
 
     @contextlib.contextmanager
-    def stage(self, name, timed=True):
+    def stage(self, name):
         self.say(f"== {name} ...")
         start = time.perf_counter()
         quiet = self.config.quiet
@@ -810,8 +860,7 @@ class Report:
         ):
             yield
         seconds = time.perf_counter() - start
-        if timed:
-            self.results["timings"][name] = seconds
+        self.results["timings"][name] = seconds
         self.finished.append(name)
         self.say(f"== {name} done in {seconds:.1f} s")
 
@@ -822,7 +871,9 @@ class Report:
         report, log = self, not (self.config.quiet or sys.stdout.isatty())
 
         class StepLog(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
+            async_safe = True  # Keeps JAX's asynchronous dispatch: it only prints.
+
+            def on_train_batch_begin(self, batch, logs=None):
                 if "to_first_step" not in report.results["timings"]:
                     seconds = time.perf_counter() - report.started
                     report.results["timings"]["to_first_step"] = seconds
@@ -847,6 +898,9 @@ class Report:
         return [StepLog()]
 
     def save_vocabulary(self, vocabulary):
+        """The run's first output: it replaces all of the previous run's."""
+        for name in OUTPUT_FILES:
+            (self.output_dir / name).unlink(missing_ok=True)
         write_text(self.output_dir / "vocab.txt", "".join(f"{t}\n" for t in vocabulary))
 
     def save_model(self, kind, model, metrics):
@@ -856,13 +910,13 @@ class Report:
         self._write_json()
 
     def finish(self):
-        self.results["complete"] = True
-        self._write_json()
         save_plots(self.results, self.output_dir)
         table = comparison_table(self.results)
         write_text(
             self.output_dir / "results.md", results_markdown(self.results, table)
         )
+        self.results["complete"] = True
+        self._write_json()
         print(table)
         self.say(f"Results written to {self.output_dir}/")
 
@@ -874,11 +928,7 @@ class Report:
 def comparison_table(results):
     models = results["models"]
     names = {"fnet": "FNet Classifier", "transformer": "Transformer Classifier"}
-    test_name = (
-        "Stand-in test accuracy"
-        if results["config"]["holdout_test"]
-        else "Test accuracy"
-    )
+    test_name = test_label(results)
     rows = [
         ("Training time", lambda m: f"{m['train_seconds']:.0f} seconds"),
         ("Train accuracy", lambda m: f"{m['history']['accuracy'][-1]:.2%}"),
@@ -896,9 +946,9 @@ def comparison_table(results):
 
 
 def test_label(results):
-    if results["config"]["holdout_test"]:
-        return "Stand-in test accuracy"
-    return "Test accuracy"
+    reviews = results["data"]["test"]["reviews"]
+    kind = "Stand-in test" if results["config"]["holdout_test"] else "Test"
+    return f"{kind} accuracy ({reviews:,} reviews)"
 
 
 def results_markdown(results, table):
@@ -964,6 +1014,7 @@ def _save_figure(figure, path):
 
 def predict_parser():
     parser = Parser(
+        allow_abbrev=False,
         prog="fnet_classification.py predict",
         description="Classify reviews with the models of a finished run.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -985,19 +1036,22 @@ def predict_parser():
 
 
 def load_run(run_dir, model="all"):
-    """The run's results, vocabulary and models; one clear error if incomplete."""
+    """The run's results, vocabulary and models; one clear error if any is missing.
+
+    An interrupted run (results.json with "complete": false) serves the models it
+    finished.
+    """
     run_dir = Path(run_dir)
-    if (
-        not (run_dir / "results.json").is_file()
-        or not (run_dir / "vocab.txt").is_file()
-    ):
+    try:
+        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        vocabulary = (run_dir / "vocab.txt").read_text(encoding="utf-8")
+        trained, max_seq_len = results["models"], results["config"]["max_seq_len"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(
-            f"{run_dir} is not a finished run (results.json or vocab.txt is missing); "
-            "train first with: python fnet_classification.py --output-dir "
-            + str(run_dir)
-        )
-    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    kinds = list(results["models"]) if model == "all" else [model]
+            f"{run_dir} is not a training run's output folder ({error}); train first "
+            f"with: python fnet_classification.py --output-dir {run_dir}"
+        ) from error
+    kinds = list(trained) if model == "all" else [model]
     missing = [k for k in kinds if not (run_dir / f"{k}.keras").is_file()]
     if missing or not kinds:
         raise ValueError(f"{run_dir} has no trained {', '.join(missing) or 'model'}")
@@ -1005,35 +1059,52 @@ def load_run(run_dir, model="all"):
     import keras_hub  # noqa: F401  (registers the layers the saved models use)
 
     models = {k: keras.saving.load_model(run_dir / f"{k}.keras") for k in kinds}
-    vocabulary = (run_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
-    return results, vocabulary, models
+    # One token per line; splitlines() would also split on U+2028 inside a token.
+    return results, vocabulary.split("\n")[:-1], models
 
 
 def classify(texts, results, vocabulary, models):
-    """Probability of "positive" per model for each text; None for empty text."""
+    """Probability of "positive" per model for each text; None for empty text.
+
+    Reviews are lower-cased, tokenized and padded as in the run: to its sequence
+    length, or to their bucket's length if it was trained with bucketing.
+    """
     import keras_hub
     import tensorflow as tf
 
+    config = results["config"]
     tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=vocabulary,
-        lowercase=False,
-        sequence_length=results["config"]["max_seq_len"],
+        vocabulary=vocabulary, lowercase=False, sequence_length=config["max_seq_len"]
     )
     rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
-    filled = [row for row in rows if row["text"].strip()]
-    if filled:
-        lowered = tf.strings.lower([row["text"] for row in filled])
-        token_ids = np.asarray(tokenizer(lowered), dtype="int32")
-        scores = {k: m.predict(token_ids, verbose=0)[:, 0] for k, m in models.items()}
-        for index, row in enumerate(filled):
-            row["tokens"] = int(np.count_nonzero(token_ids[index]))
-            row["probabilities"] = {k: float(s[index]) for k, s in scores.items()}
+    filled = [row for row in rows if has_content(row["text"])]
+    if not filled:
+        return rows
+    token_ids = np.asarray(tokenizer(tf.strings.lower([r["text"] for r in filled])))
+    lengths = np.count_nonzero(token_ids, axis=1)
+    widths = np.full(len(filled), config["max_seq_len"])
+    if config.get("bucket_by_length"):
+        widths = [bucket_length(n, config["max_seq_len"]) for n in lengths]
+    for row, length in zip(filled, lengths):
+        row["tokens"], row["probabilities"] = int(length), {}
+    for width in set(widths):
+        group = np.flatnonzero(np.equal(widths, width))
+        for kind, model in models.items():
+            scores = model.predict(token_ids[group, :width], verbose=0)[:, 0]
+            for index, score in zip(group, scores):
+                filled[index]["probabilities"][kind] = float(score)
     return rows
 
 
 def predict_main(argv):
     args = predict_parser().parse_args(argv)
-    texts = args.texts
+    # Invalid UTF-8 in arguments arrives as surrogates: replace it, as on stdin.
+    texts = [
+        text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        for text in args.texts
+    ]
+    if texts != args.texts:
+        print("warning: invalid UTF-8 in TEXT was replaced by U+FFFD", file=sys.stderr)
     if not texts:
         raw = sys.stdin.buffer.read()
         try:

@@ -47,6 +47,8 @@ def test_help_lists_every_config_field(capsys):
         (["--data-dir", "a", "--archive", "b"], "either --data-dir or --archive"),
         (["--embed-dim", "15"], "multiple of --num-heads"),
         (["--sha256", "abc"], "64 hexadecimal digits"),
+        (["--seed", "-1"], "--seed: must be in [0, 2**32)"),
+        (["--deb"], "unrecognized arguments: --deb"),
         (["--no-such-flag"], "unrecognized arguments"),
     ],
 )
@@ -88,7 +90,8 @@ def test_fnet_beats_chance_on_the_fixture(tiny_run):
 def test_results_table_and_pictures(tiny_run):
     run_dir, _ = tiny_run
     markdown = (run_dir / "results.md").read_text()
-    assert "| **Test accuracy** |" in markdown and "**FNet Classifier**" in markdown
+    assert "| **Test accuracy (100 reviews)** |" in markdown
+    assert "**FNet Classifier**" in markdown
     assert "![Learning curves](learning_curves.png)" in markdown
     for name in ("learning_curves.png", "comparison.png"):
         with open(run_dir / name, "rb") as file:
@@ -158,14 +161,17 @@ def test_predict_separates_clear_reviews(tiny_run, capsys):
 
 def test_predict_handles_awkward_text(tiny_run, capsys):
     run_dir, _ = tiny_run
-    texts = ["", "   ", "wonderful " * 2000, "Très émouvant, 素晴らしい映画 🎬"]
-    code, out, _ = predict(capsys, "--run-dir", run_dir, "--model", "fnet", *texts)
+    texts = ["", " \u200b ", "wonderful " * 2000, "Très émouvant, 素晴らしい映画 🎬"]
+    texts.append("bad \udcff bytes")  # How Python passes invalid UTF-8 in argv.
+    code, out, err = predict(capsys, "--run-dir", run_dir, "--model", "fnet", *texts)
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 4
+    assert code == 0 and len(lines) == 5
     assert lines[0].startswith("(empty input") and lines[1].startswith("(empty input")
     assert lines[2].startswith("fnet: positive") and "transformer" not in lines[2]
     assert lines[3].startswith("fnet: ")
-    rows = fc_rows(run_dir, texts[2:])
+    assert lines[4].startswith("fnet: ") and lines[4].endswith("bad \ufffd bytes")
+    assert "invalid UTF-8 in TEXT" in err
+    rows = fc_rows(run_dir, texts[2:4])
     assert rows[0]["tokens"] == 64  # Truncated to the run's sequence length.
     assert rows[1]["tokens"] > 0
 
@@ -177,10 +183,10 @@ def fc_rows(run_dir, texts):
 def test_predict_refuses_an_incomplete_run(tmp_path, capsys):
     code, out, err = predict(capsys, "--run-dir", tmp_path, "nice")
     assert code == 1 and out == ""
-    assert "is not a finished run" in err and err.count("\n") == 1
+    assert "is not a training run's output folder" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("backend", [os.environ["KERAS_BACKEND"], "jax"])
+@pytest.mark.parametrize("backend", sorted({os.environ["KERAS_BACKEND"], "jax"}))
 def test_saved_models_reload_in_a_fresh_process(tiny_run, backend):
     """Same probabilities after reloading, on this backend and on JAX."""
     run_dir, _ = tiny_run
@@ -238,7 +244,7 @@ def test_logs_get_a_progress_line_during_long_epochs(tiny_config, capsys):
     report.config = dataclasses.replace(tiny_config, quiet=False)
     (callback,) = report.training_callbacks(every_seconds=0)
     callback.set_params({"steps": 3})
-    callback.on_train_begin()
+    callback.on_train_batch_begin(0)
     callback.on_epoch_begin(0)
     callback.on_train_batch_end(0, {"loss": 0.5})
     assert "epoch 1: step 1/3" in capsys.readouterr().out

@@ -1,6 +1,9 @@
 """Data, Vocabulary and Tokenizer sections, on the tiny fixture."""
 
 import dataclasses
+import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,6 +85,10 @@ def test_empty_and_invalid_reviews_are_counted(tiny_imdb_copy, tiny_config):
     (tiny_imdb_copy / "train" / "pos" / "900_10.txt").write_bytes(b"  \n ")
     (tiny_imdb_copy / "train" / "neg" / "901_1.txt").write_bytes(b"bad \xff\xfe film")
     (tiny_imdb_copy / "test" / "neg" / "902_1.txt").write_bytes(b"")
+    # Only format and control characters: no token at all, so "empty" too.
+    (tiny_imdb_copy / "test" / "pos" / "903_9.txt").write_bytes(
+        "\u200b\ufeff\x00".encode()
+    )
     splits, recorder = load(
         dataclasses.replace(tiny_config, data_dir=str(tiny_imdb_copy))
     )
@@ -97,7 +104,7 @@ def test_empty_and_invalid_reviews_are_counted(tiny_imdb_copy, tiny_config):
     }
     assert data["test"] == {
         "reviews": 100,
-        "empty_skipped": 1,
+        "empty_skipped": 2,
         "invalid_utf8_replaced": 0,
     }
     all_texts = np.concatenate([splits["train"][0], splits["validation"][0]])
@@ -153,13 +160,31 @@ def test_unknown_word_maps_to_unk(tiny_config):
     assert ids[:2].tolist() == [1, 1] and not ids[2:].any()
 
 
-@pytest.mark.parametrize("part", ["train", "test", "train/pos", "test/neg"])
-def test_incomplete_data_folder_is_refused(tiny_imdb_copy, tiny_config, part):
-    import shutil
-
+@pytest.mark.parametrize(
+    "part, message",
+    [
+        ("train", "has no train/ folder"),
+        ("test", "has no test/ folder"),
+        ("train/pos", "train/pos is missing"),
+        ("test/neg", "test/neg is missing"),
+    ],
+)
+def test_incomplete_data_folder_is_refused(tiny_imdb_copy, tiny_config, part, message):
     shutil.rmtree(tiny_imdb_copy / part)
     config = dataclasses.replace(tiny_config, data_dir=str(tiny_imdb_copy))
-    with pytest.raises(ValueError, match=part.split("/")[-1]):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load(config)
+
+
+def test_validation_split_that_empties_a_split_is_refused(tiny_imdb_copy, tiny_config):
+    shutil.rmtree(tiny_imdb_copy / "test")
+    config = dataclasses.replace(
+        tiny_config,
+        data_dir=str(tiny_imdb_copy),
+        holdout_test=0.2,
+        validation_split=0.001,
+    )
+    with pytest.raises(ValueError, match="leaves a split empty"):
         load(config)
 
 
@@ -178,8 +203,6 @@ def test_bucketed_batches_use_few_fixed_lengths(tiny_config):
 
 
 def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
-    import fnet_classification as fc
-
     flags = ["--epochs", "1", "--models", "fnet", "--cache-dir", tiny_config.cache_dir]
     base = ["--data-dir", tiny_config.data_dir, "--output-dir", tiny_config.output_dir]
     small = ["--batch-size", "8", "--max-seq-len", "64", "--vocab-size", "300"]
@@ -208,15 +231,12 @@ def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
     }
     # Another split (seed) is other training text: both are recomputed.
     assert cache_state(["--seed", "3"]) == {"vocab": "computed", "tokens": "computed"}
-    # A damaged entry is detected by its checksum and rebuilt.
-    from pathlib import Path
-
+    # A damaged entry is detected (zip's CRC-32) and rebuilt.
     entries = sorted(Path(tiny_config.cache_dir).glob("tokens-*.npz"))
     for entry in entries:
         data = bytearray(entry.read_bytes())
         data[len(data) // 2] ^= 0xFF
         entry.write_bytes(bytes(data))
-    (Path(tiny_config.cache_dir) / "junk.npz").write_bytes(b"not a zip")
     capsys.readouterr()
     assert cache_state()["tokens"] == "computed"
     assert cache_state()["tokens"] == "reused"
@@ -246,8 +266,6 @@ def test_fast_vocabulary_is_identical_to_keras_hub(tiny_config, vocab_size):
 @pytest.mark.slow
 def test_fast_vocabulary_is_identical_on_real_reviews(tmp_path):
     """20,000 real training reviews, the recipe's settings (about 2 minutes)."""
-    from pathlib import Path
-
     archive = Path(__file__).parents[2] / "shared/imdb/aclImdb_train.tar.gz"
     if not archive.exists():
         pytest.skip("needs ../shared/imdb/aclImdb_train.tar.gz")

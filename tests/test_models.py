@@ -55,7 +55,7 @@ def test_transformer_ignores_padding_and_fnet_does_not(small_config):
     assert np.abs(outputs["fnet"][0] - outputs["fnet"][1]).max() > 1e-4
 
 
-def test_shorter_sequences_share_the_same_weights(small_config):
+def test_one_model_takes_any_length_up_to_the_maximum(small_config):
     model = fc.build_classifier("fnet", small_config)
     for length in (8, 32, small_config.max_seq_len):
         assert np.asarray(model(random_ids(small_config, length=length))).shape == (
