@@ -57,6 +57,7 @@ with support.native_logs_silenced():  # TensorFlow's C++ start-up chatter.
     import keras
     import keras_hub
 
+    tf.config.list_physical_devices("GPU")  # Looks for CUDA now, quietly.
     if keras.backend.backend() != "tensorflow":
         tf.config.set_visible_devices([], "GPU")
 support.silence_known_warnings()

@@ -817,8 +817,7 @@ def environment():
             torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
         )
     else:
-        with native_logs_silenced():
-            gpus = tf.config.list_physical_devices("GPU")
+        gpus = tf.config.list_physical_devices("GPU")
         details = tf.config.experimental.get_device_details(gpus[0]) if gpus else {}
         info["device"] = details.get("device_name", "cpu")
     return info
