@@ -9,8 +9,8 @@ them, so the tutorial can choose the Keras backend before anything loads Keras.
 import argparse
 import collections
 import contextlib
-import gzip
 import dataclasses
+import gzip
 import hashlib
 import io
 import json
@@ -410,28 +410,25 @@ def prepare_dataset(config, report):
     if config.data_dir:
         root = Path(config.data_dir)
     else:
-        archive = config.archive and Path(config.archive)
-        if not archive:
+        if config.archive:
+            archive = Path(config.archive)
+            if not archive.is_file():
+                raise ValueError(f"archive {archive} does not exist")
+            digest = file_sha256(archive)
+        else:
             archive = Path(config.download_dir) / "aclImdb_v1.tar.gz"
             digest = file_sha256(archive) if archive.is_file() else None
             if digest != config.sha256:
                 report.say(f"Downloading {config.data_url} to {archive}")
-                official = config.sha256 == IMDB_SHA256
+                size = IMDB_SIZE if config.sha256 == IMDB_SHA256 else None
                 try:
-                    download(
-                        config.data_url,
-                        archive,
-                        config.sha256,
-                        IMDB_SIZE if official else None,
-                    )
+                    download(config.data_url, archive, config.sha256, size)
                 except DownloadError as error:
                     raise DownloadError(
                         f"{error}. To run offline, pass --archive with a copy of "
                         "aclImdb_v1.tar.gz or --data-dir with an extracted aclImdb folder"
                     ) from error
-        elif not archive.is_file():
-            raise ValueError(f"archive {archive} does not exist")
-        digest = file_sha256(archive)
+                digest = config.sha256
         report.results["data"]["archive_sha256"] = digest
         extracted = extract(archive, Path(config.download_dir) / "extracted", digest)
         root = dataset_root(extracted)

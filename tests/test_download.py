@@ -43,7 +43,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode in ("404", "500"):
             self.send_error(int(mode))
             return
-        body, start = PAYLOAD, 0
+        body, start = server.body, 0
         requested = self.headers.get("Range")
         if mode == "ranges" and requested:
             start = int(re.fullmatch(r"bytes=(\d+)-", requested).group(1))
@@ -66,6 +66,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.script, httpd.ranges = ["ranges"], []  # ranges: each request's Range
+    httpd.body = PAYLOAD
     httpd.url = f"http://127.0.0.1:{httpd.server_port}/aclImdb_v1.tar.gz"
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield httpd
@@ -118,6 +119,14 @@ def test_complete_part_is_verified_not_refetched(server, target, part):
     part.write_bytes(PAYLOAD)  # The server answers 416: nothing left to send.
     fetch(server.url, target)
     assert server.ranges == [f"bytes={len(PAYLOAD)}-"]
+    assert target.read_bytes() == PAYLOAD
+    assert not part.exists()
+
+
+def test_stale_part_of_another_file_is_replaced(server, target, part):
+    part.write_bytes(b"x" * HALF)  # Left over from some other download.
+    fetch(server.url, target)
+    assert server.ranges == [f"bytes={HALF}-", None]
     assert target.read_bytes() == PAYLOAD
     assert not part.exists()
 
@@ -340,3 +349,26 @@ def test_empty_label_folder_is_named(dataset):
 def test_missing_folder_is_named(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         check_dataset_dir(tmp_path / "nowhere")
+
+
+def test_default_run_downloads_once_then_reuses_the_archive(server, tmp_path):
+    """The whole default path: download, verify, extract, train; then offline."""
+    import fnet_classification
+    from conftest import TINY_FLAGS, TINY_IMDB
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(TINY_IMDB, arcname="aclImdb")
+    server.body = buffer.getvalue()
+    flags = [f for f in TINY_FLAGS if f not in ("--data-dir", str(TINY_IMDB))]
+    argv = flags + ["--epochs", "1", "--models", "fnet", "--data-url", server.url]
+    argv += ["--sha256", hashlib.sha256(server.body).hexdigest()]
+    argv += ["--download-dir", str(tmp_path / "data")]
+    argv += ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
+    first = fnet_classification.main(argv)
+    assert len(server.ranges) == 1
+    assert (tmp_path / "data" / "aclImdb_v1.tar.gz").read_bytes() == server.body
+    second = fnet_classification.main(argv)
+    assert len(server.ranges) == 1  # Verified on disk, not downloaded again.
+    assert first["data"]["test"]["reviews"] == second["data"]["test"]["reviews"] == 100
+    assert first["models"]["fnet"]["params"] > 0
