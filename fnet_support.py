@@ -989,9 +989,12 @@ def save_plots(results, output_dir):
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
     names = list(models)
-    axes[0].bar(names, [models[k]["train_seconds"] for k in names], color=["C0", "C1"])
+    colors = ["C0", "C1"][: len(names)]
+    bars = axes[0].bar(names, [models[k]["train_seconds"] for k in names], color=colors)
+    axes[0].bar_label(bars, fmt="%.0f s")
     axes[0].set(title="Training time", ylabel="seconds")
-    axes[1].bar(names, [models[k]["test_accuracy"] for k in names], color=["C0", "C1"])
+    bars = axes[1].bar(names, [models[k]["test_accuracy"] for k in names], color=colors)
+    axes[1].bar_label(bars, labels=[f"{models[k]['test_accuracy']:.1%}" for k in names])
     axes[1].set(title=test_label(results), ylabel="accuracy", ylim=(0, 1))
     _save_figure(figure, output_dir / "comparison.png")
 
