@@ -37,12 +37,10 @@ it is unset we pick the backend that trained fastest in our measurements (see th
 README): TensorFlow on a CPU, JAX on an NVIDIA GPU (the original used JAX).
 """
 
-import argparse
 import dataclasses
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Optional
 
 import fnet_support as support

@@ -1044,7 +1044,8 @@ def load_run(run_dir, model="all"):
     try:
         results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
         vocabulary = (run_dir / "vocab.txt").read_text(encoding="utf-8")
-        trained, max_seq_len = results["models"], results["config"]["max_seq_len"]
+        trained = results["models"]
+        results["config"]["max_seq_len"]  # classify() needs it: fail here if absent.
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(
             f"{run_dir} is not a training run's output folder ({error}); train first "

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import fnet_classification as fc
-import fnet_support as support
 
 
 class Recorder:
