@@ -974,16 +974,21 @@ def save_plots(results, output_dir):
 
     models = results["models"]
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
-    for kind, metrics in models.items():
+    for color, (kind, metrics) in zip(("C0", "C1"), models.items()):
         history = metrics["history"]
         epochs = range(1, len(history["loss"]) + 1)
         for axis, metric in zip(axes, ("accuracy", "loss")):
-            axis.plot(epochs, history[metric], "o-", label=f"{kind} train")
+            axis.plot(epochs, history[metric], "o-", c=color, label=f"{kind} train")
             axis.plot(
-                epochs, history[f"val_{metric}"], "s--", label=f"{kind} validation"
+                epochs,
+                history[f"val_{metric}"],
+                "s--",
+                c=color,
+                label=f"{kind} validation",
             )
     for axis, metric in zip(axes, ("Accuracy", "Loss")):
         axis.set(title=metric, xlabel="epoch", ylabel=metric.lower())
+        axis.set_xticks(epochs)
         axis.legend()
     _save_figure(figure, output_dir / "learning_curves.png")
 
