@@ -485,12 +485,11 @@ def clean_reviews(texts, labels, name, report):
     """Replace invalid UTF-8, drop empty reviews, and count both."""
     kept, kept_labels, invalid, empty = [], [], 0, 0
     for text, label in zip(texts, labels):
-        try:
-            text.decode("utf-8")
-        except UnicodeDecodeError:
-            text = text.decode("utf-8", "replace").encode("utf-8")
+        decoded, valid = decode_utf8(text)
+        if not valid:
+            text = decoded.encode("utf-8")
             invalid += 1
-        if not has_content(text.decode("utf-8")):
+        if not has_content(decoded):
             empty += 1
             continue
         kept.append(text)
@@ -506,6 +505,14 @@ def clean_reviews(texts, labels, name, report):
         "invalid_utf8_replaced": invalid,
     }
     return np.array(kept, dtype=object), kept_labels
+
+
+def decode_utf8(raw):
+    """`raw` as text, invalid UTF-8 replaced by U+FFFD, and whether it was valid."""
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), False
 
 
 def has_content(text):
@@ -1104,26 +1111,16 @@ def classify(texts, results, vocabulary, models):
 def predict_main(argv):
     args = predict_parser().parse_args(argv)
     # Invalid UTF-8 in arguments arrives as surrogates: replace it, as on stdin.
-    texts = [
-        text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        for text in args.texts
-    ]
-    if texts != args.texts:
-        print("warning: invalid UTF-8 in TEXT was replaced by U+FFFD", file=sys.stderr)
+    decoded = [decode_utf8(t.encode("utf-8", "surrogateescape")) for t in args.texts]
+    texts, where = [text for text, _ in decoded], "in TEXT"
+    valid = all(ok for _, ok in decoded)
     if not texts:
-        raw = sys.stdin.buffer.read()
-        try:
-            texts = raw.decode("utf-8").splitlines()
-        except UnicodeDecodeError:
-            print(
-                "warning: invalid UTF-8 on stdin was replaced by U+FFFD",
-                file=sys.stderr,
-            )
-            texts = raw.decode("utf-8", "replace").splitlines()
-        if not texts:
-            raise ValueError(
-                "no text to classify: give TEXT arguments or lines on stdin"
-            )
+        text, valid = decode_utf8(sys.stdin.buffer.read())
+        texts, where = text.splitlines(), "on stdin"
+    if not valid:
+        print(f"warning: invalid UTF-8 {where} was replaced by U+FFFD", file=sys.stderr)
+    if not texts:
+        raise ValueError("no text to classify: give TEXT arguments or lines on stdin")
     results, vocabulary, models = load_run(args.run_dir, args.model)
     rows = classify(texts, results, vocabulary, models)
     for row in rows:
