@@ -208,6 +208,18 @@ def default_backend():
     return "jax" if has_gpu and jax_cuda else "tensorflow"
 
 
+def jit_compile():
+    """XLA, except for TensorFlow on a CPU, where oneDNN's kernels were faster (README)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            return False
+    return "auto"
+
+
 @contextlib.contextmanager
 def native_logs_silenced():
     """Send file descriptor 2 to /dev/null: C++ logs bypass Python's stderr."""
@@ -540,7 +552,7 @@ def bucket_length(length, max_seq_len):
     return next(n for n in bucket_lengths(max_seq_len) if n >= length)
 
 
-def bucket_batches(dataset, config):
+def bucket_batches(dataset, token_ids, config):
     """Batches of similar length, padded to the next of a few fixed lengths."""
     import tensorflow as tf
 
@@ -549,13 +561,21 @@ def bucket_batches(dataset, config):
     def length(ids, label):
         return tf.maximum(tf.math.count_nonzero(ids, dtype=tf.int32), 1)
 
+    # Each bucket ends on a partial batch. Counting them up front lets Keras show
+    # "step n/N" and spares it a "ran out of data" warning after the first epoch.
+    widths = collections.Counter(
+        bucket_length(max(n, 1), config.max_seq_len)
+        for n in np.count_nonzero(token_ids, axis=1)
+    )
+    batches = sum(-(-count // config.batch_size) for count in widths.values())
     dataset = dataset.map(lambda ids, label: (ids[: length(ids, label)], label))
-    return dataset.bucket_by_sequence_length(
+    dataset = dataset.bucket_by_sequence_length(
         length,
         bucket_boundaries=[n + 1 for n in lengths],
         bucket_batch_sizes=[config.batch_size] * (len(lengths) + 1),
         pad_to_bucket_boundary=True,
     )
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
 
 
 # ---------------------------------------------------------- fast vocabulary

@@ -9,6 +9,8 @@ repository root, one after the other:
                   --cache-dir DIR/cache
   default-cached  the same command again, on the warm cache: the cached rerun
   bucketed        default-cached plus --bucket-by-length (opt-in; changes the math)
+  mixed-precision default-cached plus --mixed-precision (opt-in; changes the math)
+  all-opt-in      default-cached plus both opt-in flags
 
 and prints a table of stage timings (from each run's results.json), the time
 from launch to the first training step (Python start-up and imports included),
@@ -31,7 +33,12 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ("reference", "default-cold", "default-cached", "bucketed")
+OPT_IN = {
+    "bucketed": ["--bucket-by-length"],
+    "mixed-precision": ["--mixed-precision"],
+    "all-opt-in": ["--bucket-by-length", "--mixed-precision"],
+}
+VARIANTS = ("reference", "default-cold", "default-cached", *OPT_IN)
 SPEEDUP = "reference/default-cold"
 
 
@@ -42,7 +49,7 @@ def variant(name, out):
     if name == "reference":
         return {**env, "KERAS_BACKEND": "jax"}, ["--vocab-trainer=keras", "--no-cache"]
     flags = ["--cache-dir", str(out / "cache")]
-    return env, flags + (["--bucket-by-length"] if name == "bucketed" else [])
+    return env, flags + OPT_IN.get(name, [])
 
 
 def run(name, extra, out):

@@ -30,7 +30,7 @@ MODELS = ("fnet", "transformer")
 MARKER = "SEQ_LEN_SCALING_RESULT "
 NUM_HEADS = 2  # The recipe's Config.num_heads, which the children use.
 DIMS = ("batch_size", "embed_dim", "intermediate_dim")
-SHARED = ("steps", "warmup") + DIMS  # The flags a child gets from its parent.
+SHARED = ("steps", "warmup", "precision") + DIMS  # A child gets these flags.
 
 
 def lengths(text):
@@ -54,6 +54,12 @@ def parse_args(argv):
     add("--batch-size", type=int, default=64, help="sequences per step")
     add("--embed-dim", type=int, default=128, help="embedding size")
     add("--intermediate-dim", type=int, default=512, help="feed-forward size")
+    add(
+        "--precision",
+        choices=("float32", "mixed_bfloat16"),
+        default="float32",
+        help="the tutorial's default, or its --mixed-precision",
+    )
     add("--models", type=names, default="fnet,transformer", help="comma-separated")
     add("--output-dir", type=Path, default=RESULTS, help="for the .json and .png")
     add("--timeout", type=float, help="seconds before a point is given up")
@@ -81,14 +87,14 @@ def measure(spec, args):
         kind, _, seq_len = spec.partition(":")
         # max_seq_len sizes the position embedding, so it must cover the length.
         dims = {name: getattr(args, name) for name in DIMS}
-        config = tutorial.Config(max_seq_len=int(seq_len), **dims)
+        config = tutorial.Config(
+            max_seq_len=int(seq_len),
+            mixed_precision=args.precision != "float32",
+            **dims,
+        )
         keras.utils.set_random_seed(config.seed)
         model = tutorial.build_classifier(kind, config)
-        model.compile(  # As in the tutorial's train_and_evaluate().
-            optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-            loss="binary_crossentropy",
-            metrics=["accuracy"],
-        )
+        tutorial.compile_classifier(model, config)
         rng = np.random.default_rng(config.seed)
         ids = rng.integers(1, config.vocab_size, (config.batch_size, int(seq_len)))
         labels = rng.integers(0, 2, config.batch_size)
@@ -206,7 +212,7 @@ def save_plot(rows, path):
         axis.set_xticks([], minor=True)
         axis.set_xlim(seq_lens[0] / 1.3, seq_lens[-1] * 1.3)
         axis.grid(True, alpha=0.3)
-    dims = ", ".join(f"{name} {rows[0][name]}" for name in DIMS)
+    dims = ", ".join(f"{name} {rows[0][name]}" for name in DIMS + ("precision",))
     figure.suptitle(f"{rows[0]['backend']} on {rows[0]['device']}; {dims}")
     figure.tight_layout()
     write_atomic(path, lambda partial: figure.savefig(partial, format="png"))

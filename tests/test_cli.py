@@ -100,6 +100,23 @@ def test_results_table_and_pictures(tiny_run):
         assert (width, height) == (1000, 400)
 
 
+def test_opt_in_speed_ups_train_and_predict(tmp_path):
+    """--mixed-precision with --bucket-by-length: a run that learns and predicts."""
+    run_dir = tmp_path / "run"
+    flags = ["--mixed-precision", "--bucket-by-length", "--max-seq-len", "160"]
+    argv = TINY_FLAGS + flags + ["--output-dir", str(run_dir)]
+    results = fc.main(argv + ["--cache-dir", str(tmp_path / "cache")])
+    assert results["complete"] and results["config"]["mixed_precision"]
+    for kind in ("fnet", "transformer"):
+        history = results["models"][kind]["history"]
+        assert history["loss"][-1] < history["loss"][0] * 0.5
+    rows = fc_rows(run_dir, ["a wonderful film", "x " * 200])
+    assert 0 < rows[0]["tokens"] < 64 and rows[1]["tokens"] == 160  # Two buckets.
+    for row in rows:
+        assert set(row["probabilities"]) == {"fnet", "transformer"}
+        assert all(0 < p < 1 for p in row["probabilities"].values())
+
+
 def test_quiet_prints_only_the_table(tmp_path, capsys):
     argv = TINY_FLAGS + ["--epochs", "1", "--models", "fnet"]
     fc.main(

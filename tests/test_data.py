@@ -199,6 +199,8 @@ def test_bucketed_batches_use_few_fixed_lengths(tiny_config):
     assert seen == {64, 128, 256, 512}
     total = sum(np.count_nonzero(ids) for ids, _ in dataset.as_numpy_iterator())
     assert total == lengths.sum()  # Nothing truncated, nothing lost.
+    batches = len(list(dataset.as_numpy_iterator()))
+    assert int(dataset.cardinality()) == batches == 4  # Known before iterating.
 
 
 def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):

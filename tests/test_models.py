@@ -31,11 +31,37 @@ def test_output_is_one_probability_per_review(small_config, kind):
     assert model.name == f"{kind}_classifier"
 
 
+@pytest.mark.parametrize("mixed_precision", [False, True])
 @pytest.mark.parametrize(
     "kind, params", [("fnet", 2_382_337), ("transformer", 2_580_481)]
 )
-def test_exact_parameter_counts_at_recipe_defaults(kind, params):
-    assert fc.build_classifier(kind, fc.Config()).count_params() == params
+def test_exact_parameter_counts_at_recipe_defaults(kind, params, mixed_precision):
+    config = fc.Config(mixed_precision=mixed_precision)
+    assert fc.build_classifier(kind, config).count_params() == params
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_mixed_precision_computes_in_bfloat16_with_float32_weights(small_config, kind):
+    config = dataclasses.replace(small_config, mixed_precision=True)
+    model = fc.build_classifier(kind, config)
+    encoders = [layer for layer in model.layers if "encoder" in layer.name]
+    assert len(encoders) == config.num_layers
+    assert {layer.compute_dtype for layer in encoders} == {"bfloat16"}
+    assert {weight.dtype for weight in model.weights} == {"float32"}
+    probabilities = model(random_ids(config))
+    assert keras.backend.standardize_dtype(probabilities.dtype) == "float32"
+    default = fc.build_classifier(kind, small_config)
+    assert {layer.compute_dtype for layer in default.layers[1:]} == {"float32"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_xla_is_off_only_for_tensorflow_on_a_cpu(small_config, kind):
+    model = fc.build_classifier(kind, small_config)
+    fc.compile_classifier(model, small_config)
+    tensorflow_on_cpu = keras.backend.backend() == "tensorflow" and not (
+        fc.tf.config.list_physical_devices("GPU")
+    )
+    assert model.jit_compile is not tensorflow_on_cpu
 
 
 def test_unknown_kind_is_a_value_error(small_config):
@@ -64,10 +90,12 @@ def test_one_model_takes_any_length_up_to_the_maximum(small_config):
         )
 
 
+@pytest.mark.parametrize("mixed_precision", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
-def test_save_and_load_round_trip(small_config, tmp_path, kind):
-    model = fc.build_classifier(kind, small_config)
-    ids = random_ids(small_config, batch=3)
+def test_save_and_load_round_trip(small_config, tmp_path, kind, mixed_precision):
+    config = dataclasses.replace(small_config, mixed_precision=mixed_precision)
+    model = fc.build_classifier(kind, config)
+    ids = random_ids(config, batch=3)
     path = tmp_path / f"{kind}.keras"
     model.save(path)
     restored = keras.saving.load_model(path)
@@ -75,3 +103,6 @@ def test_save_and_load_round_trip(small_config, tmp_path, kind):
         np.asarray(restored(ids)), np.asarray(model(ids)), rtol=1e-5, atol=1e-6
     )
     assert restored.count_params() == model.count_params()
+    assert [layer.dtype_policy.name for layer in restored.layers] == [
+        layer.dtype_policy.name for layer in model.layers
+    ]
