@@ -827,6 +827,7 @@ def environment():
         "tensorflow": tf.__version__,
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "jit_compile": jit_compile(),
     }
     if backend == "jax":
         import jax

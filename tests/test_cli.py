@@ -68,6 +68,7 @@ def test_tiny_run_writes_every_output(tiny_run):
     assert saved["complete"] is True
     assert saved["config"]["epochs"] == 20 and saved["config"]["max_seq_len"] == 64
     assert saved["environment"]["keras_backend"] == os.environ["KERAS_BACKEND"]
+    assert saved["environment"]["jit_compile"] == support.jit_compile()
     assert set(saved["timings"]) >= {"data", "vocab", "tokenize"}
     assert saved["data"]["test"]["reviews"] == 100
     vocabulary = (run_dir / "vocab.txt").read_text().splitlines()
