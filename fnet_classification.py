@@ -96,6 +96,13 @@ class Config:
         "fast (default, identical result) or keras (compute_word_piece_vocabulary)",
         metavar="NAME",
     )
+    fourier: str = support.option(
+        "fast",
+        support.choice("fast", "keras"),
+        "FNet's Fourier mixing: fast (default, same math from half the spectrum) "
+        "or keras (FNetEncoder's own)",
+        metavar="NAME",
+    )
     embed_dim: int = support.option(128, support.positive_int, "embedding size")
     intermediate_dim: int = support.option(
         512, support.positive_int, "encoder feed-forward size"
@@ -276,11 +283,24 @@ and one sigmoid unit. `FNetEncoder` takes no padding mask, by design, like the
 official FNet: its average pooling also averages over padding. The
 `TransformerEncoder` receives the mask from the embedding and ignores padding.
 
+`FNetEncoder` mixes tokens with the real part of a complex 2-D FFT, and its
+gradient costs another one. For a real input the spectrum is symmetric, so half
+of it is enough, and the transform is its own transpose, so its gradient is the
+same transform. By default our FNet encoder is `FNetEncoder` with exactly that
+change (`support.half_spectrum_fnet_encoder`): the same weights and math, and a
+mixing step 1.7x faster on our CPU. `--fourier keras` keeps `FNetEncoder`'s own.
+
 With `--mixed-precision` (opt-in, it changes the math) every layer computes in
 bfloat16 while its weights stay float32; the Fourier transform itself runs in
 float32 (`FNetEncoder` casts), and the output unit stays float32 so the loss is
 computed on float32 probabilities.
 """
+
+
+def fnet_encoder_class(config):
+    if config.fourier == "fast":
+        return support.half_spectrum_fnet_encoder()
+    return keras_hub.layers.FNetEncoder
 
 
 def build_classifier(kind, config):
@@ -297,7 +317,7 @@ def build_classifier(kind, config):
     )(input_ids)
     for _ in range(config.num_layers):
         if kind == "fnet":
-            encoder = keras_hub.layers.FNetEncoder(
+            encoder = fnet_encoder_class(config)(
                 intermediate_dim=config.intermediate_dim, dtype=dtype
             )
         else:

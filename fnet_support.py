@@ -10,6 +10,7 @@ import argparse
 import collections
 import contextlib
 import dataclasses
+import functools
 import gzip
 import hashlib
 import io
@@ -578,6 +579,72 @@ def bucket_batches(dataset, token_ids, config):
     return dataset.apply(tf.data.experimental.assert_cardinality(batches))
 
 
+# ------------------------------------------------------------- fast Fourier
+
+# FNetEncoder mixes tokens with Re(FFT2(x)) through a complex FFT of the whole
+# input, and autodiff then runs an inverse complex FFT. Keras and keras-hub have
+# no real-input 2-D FFT, so `real_fft2` calls the backend's own.
+
+
+def real_fft2(x):
+    """Re(FFT2(x)) over the last two axes of a real x, from half its spectrum.
+
+    For a real input Re Y[m, k] = Re Y[-m, -k] (indices modulo the axis sizes):
+    the real-input FFT's first width // 2 + 1 columns give the others.
+    """
+    import keras
+    from keras import ops
+
+    if keras.backend.backend() == "jax":
+        import jax.numpy as jnp
+
+        half = jnp.real(jnp.fft.rfft2(x))
+    else:
+        import tensorflow as tf
+
+        half = tf.math.real(tf.signal.rfft2d(x))
+    rows_negated = ops.concatenate(
+        [half[..., :1, :], ops.flip(half[..., 1:, :], axis=-2)], axis=-2
+    )
+    columns = ops.flip(rows_negated[..., 1 : (ops.shape(x)[-1] + 1) // 2], axis=-1)
+    return ops.concatenate([half, columns], axis=-1)
+
+
+@functools.cache
+def half_spectrum_fnet_encoder():
+    """keras-hub's FNetEncoder with the same weights and math, mixing by `real_fft2`.
+
+    Registered for `keras.saving.load_model`. Backends other than TensorFlow and
+    JAX use FNetEncoder's own mixing.
+    """
+    import keras
+    import keras_hub
+    from keras import ops
+
+    @ops.custom_gradient
+    def fourier_mixing(x):
+        def gradient(*args, upstream=None):
+            # Re(FFT2) is linear and its own transpose (the DFT matrix is
+            # symmetric), so its gradient is the same transform.
+            return real_fft2(args[0] if upstream is None else upstream)
+
+        return real_fft2(x), gradient
+
+    @keras.saving.register_keras_serializable(package="fnet_imdb")
+    class HalfSpectrumFNetEncoder(keras_hub.layers.FNetEncoder):
+        def call(self, inputs, training=None):
+            if keras.backend.backend() not in ("tensorflow", "jax"):
+                return super().call(inputs, training=training)
+            # FNetEncoder.call with another mixing: it has no hook for one.
+            mixed = fourier_mixing(ops.cast(inputs, "float32"))  # As FNetEncoder.
+            mixed = self._mixing_layer_norm(inputs + ops.cast(mixed, inputs.dtype))
+            x = self._output_dense(self._intermediate_dense(mixed))
+            x = self._output_dropout(x, training=training)
+            return self._output_layer_norm(mixed + x)
+
+    return HalfSpectrumFNetEncoder
+
+
 # ---------------------------------------------------------- fast vocabulary
 
 # keras_hub's compute_word_piece_vocabulary spends nearly all its time (105 of
@@ -1091,6 +1158,7 @@ def load_run(run_dir, model="all"):
     import keras
     import keras_hub  # noqa: F401  (registers the layers the saved models use)
 
+    half_spectrum_fnet_encoder()  # Registers our FNet encoder.
     models = {k: keras.saving.load_model(run_dir / f"{k}.keras") for k in kinds}
     # One token per line; splitlines() would also split on U+2028 inside a token.
     return results, vocabulary.split("\n")[:-1], models

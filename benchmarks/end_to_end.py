@@ -4,7 +4,7 @@ Runs `fnet_classification.py` once per variant, each in its own process from the
 repository root, one after the other:
 
   reference       every speed-up off: KERAS_BACKEND=jax (the original example's
-                  backend), --vocab-trainer keras --no-cache
+                  backend), --vocab-trainer keras --fourier keras --no-cache
   default-cold    the defaults (the script picks the backend), with an empty
                   --cache-dir DIR/cache
   default-cached  the same command again, on the warm cache: the cached rerun
@@ -47,7 +47,8 @@ def variant(name, out):
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env["PYTHONUNBUFFERED"] = "1"  # The log follows the run as it goes.
     if name == "reference":
-        return {**env, "KERAS_BACKEND": "jax"}, ["--vocab-trainer=keras", "--no-cache"]
+        flags = ["--vocab-trainer=keras", "--fourier=keras", "--no-cache"]
+        return {**env, "KERAS_BACKEND": "jax"}, flags
     flags = ["--cache-dir", str(out / "cache")]
     return env, flags + OPT_IN.get(name, [])
 

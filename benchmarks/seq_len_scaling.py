@@ -30,7 +30,7 @@ MODELS = ("fnet", "transformer")
 MARKER = "SEQ_LEN_SCALING_RESULT "
 NUM_HEADS = 2  # The recipe's Config.num_heads, which the children use.
 DIMS = ("batch_size", "embed_dim", "intermediate_dim")
-SHARED = ("steps", "warmup", "precision") + DIMS  # A child gets these flags.
+SHARED = ("steps", "warmup", "precision", "fourier") + DIMS  # A child gets these flags.
 
 
 def lengths(text):
@@ -59,6 +59,12 @@ def parse_args(argv):
         choices=("float32", "mixed_bfloat16"),
         default="float32",
         help="the tutorial's default, or its --mixed-precision",
+    )
+    add(
+        "--fourier",
+        choices=("fast", "keras"),
+        default="fast",
+        help="FNet's mixing: the tutorial's default, or its --fourier keras",
     )
     add("--models", type=names, default="fnet,transformer", help="comma-separated")
     add("--output-dir", type=Path, default=RESULTS, help="for the .json and .png")
@@ -90,6 +96,7 @@ def measure(spec, args):
         config = tutorial.Config(
             max_seq_len=int(seq_len),
             mixed_precision=args.precision != "float32",
+            fourier=args.fourier,
             **dims,
         )
         keras.utils.set_random_seed(config.seed)
@@ -212,7 +219,9 @@ def save_plot(rows, path):
         axis.set_xticks([], minor=True)
         axis.set_xlim(seq_lens[0] / 1.3, seq_lens[-1] * 1.3)
         axis.grid(True, alpha=0.3)
-    dims = ", ".join(f"{name} {rows[0][name]}" for name in DIMS + ("precision",))
+    dims = ", ".join(
+        f"{name} {rows[0][name]}" for name in DIMS + ("precision", "fourier")
+    )
     figure.suptitle(f"{rows[0]['backend']} on {rows[0]['device']}; {dims}")
     figure.tight_layout()
     write_atomic(path, lambda partial: figure.savefig(partial, format="png"))

@@ -48,6 +48,7 @@ def test_help_lists_every_config_field(capsys):
         (["--embed-dim", "15"], "multiple of --num-heads"),
         (["--sha256", "abc"], "64 hexadecimal digits"),
         (["--seed", "-1"], "--seed: must be in [0, 2**32)"),
+        (["--fourier", "numpy"], "--fourier: choose from fast, keras"),
         (["--deb"], "unrecognized arguments: --deb"),
         (["--no-such-flag"], "unrecognized arguments"),
     ],
