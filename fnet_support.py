@@ -582,12 +582,14 @@ def bucket_batches(dataset, token_ids, config):
 # ------------------------------------------------------------- fast Fourier
 
 # FNetEncoder mixes tokens with Re(FFT2(x)) through a complex FFT of the whole
-# input, and autodiff then runs an inverse complex FFT. Keras and keras-hub have
-# no real-input 2-D FFT, so `real_fft2` calls the backend's own.
+# input, and autodiff then runs an inverse complex FFT. Keras has no real-input
+# 2-D FFT (its 1-D `rfft` plus `fft` over the other axis, with transposes, was
+# slower with TensorFlow), so `real_fft2` calls the backend's own.
 
 
 def real_fft2(x):
-    """Re(FFT2(x)) over the last two axes of a real x, from half its spectrum.
+    """Re(FFT2(x)) over the last two axes of a real x, from half its spectrum
+    (TensorFlow or JAX backend).
 
     For a real input Re Y[m, k] = Re Y[-m, -k] (indices modulo the axis sizes):
     the real-input FFT's first width // 2 + 1 columns give the others.
