@@ -2,8 +2,8 @@
 Title: Text Classification using FNet
 Author: [Abheesht Sharma](https://github.com/abheesht17/), ported to a tested program by the fnet-imdb team
 Date created: 2022/06/01
-Last modified: 2026/11/25
-Description: Text Classification on the IMDb Dataset using `keras_hub.layers.FNetEncoder` layer, compared with a Transformer, honestly measured.
+Last modified: 2026/11/26
+Description: FNet and a Transformer from KerasHub layers classify IMDb reviews, honestly compared.
 Accelerator: GPU
 """
 
@@ -24,179 +24,166 @@ faster than BERT on GPUs, with 92-97% of its accuracy on GLUE.
 
 This file is both the tutorial and a program. Read it top to bottom, or run
 `python fnet_classification.py --help`. Every figure in the final table is
-measured by the run itself.
+measured by the run itself. The plumbing that a reader does not need lives in
+the `fnet_imdb` package beside this file, one job per module.
 """
 
 """
 ## Setup
 
-Keras 3 runs on JAX, TensorFlow or PyTorch. TensorFlow is always needed for
-`tf.data` and `tf.strings`; when another backend trains, we hide the GPUs from
-TensorFlow so it does not grab their memory. `KERAS_BACKEND` is respected; when
-it is unset we pick the backend that trained fastest in our measurements (see the
-README): TensorFlow on a CPU, JAX on an NVIDIA GPU (the original used JAX).
+Keras 3 runs on JAX, TensorFlow or PyTorch. TensorFlow only prepares the data
+(reading reviews, the vocabulary, the tokenizer); training reads numpy token ids
+and runs on any backend. The backend you chose (`KERAS_BACKEND` or
+`~/.keras/keras.json`) is respected; otherwise we pick the one that trained
+fastest in our measurements: JAX where it lists a GPU, TensorFlow on a CPU.
 """
 
 import dataclasses
-import os
 import sys
 import time
+import warnings
+from pathlib import Path
 from typing import Optional
 
-import fnet_support as support
+from fnet_imdb import MASK_WARNING, MODEL_KINDS, backend, cli, download
 
-os.environ.setdefault("KERAS_BACKEND", support.default_backend())
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+backend.choose_backend()  # Before Keras is imported.
 
+import keras
+import keras_hub
 import numpy as np
 
-with support.native_logs_silenced():  # TensorFlow's C++ start-up chatter.
-    import tensorflow as tf
-    import keras
-    import keras_hub
-
-    tf.config.list_physical_devices("GPU")  # Looks for CUDA now, quietly.
-    if keras.backend.backend() != "tensorflow":
-        tf.config.set_visible_devices([], "GPU")
-support.silence_known_warnings()
+from fnet_imdb import batches, imdb, layers, prepared, preprocessing, results
+from fnet_imdb import plots, progress, vocabulary as word_pieces
+from fnet_imdb.cache import Cache, atomic_path, write_text
+from fnet_imdb.predict import predict_main
 
 """
 All the recipe's hyperparameters live in one `Config`. The command line is
 generated from it, so `--batch-size 32` overrides `batch_size` and nothing else
-changes a default.
+changes a default. The settings marked `data=True` decide the prepared data.
 """
 
 
 @dataclasses.dataclass
 class Config:
-    data_dir: Optional[str] = support.option(
-        None, str, "an extracted folder in the aclImdb layout (train/, test/)"
-    )
-    archive: Optional[str] = support.option(
-        None, str, "a local copy of aclImdb_v1.tar.gz, used instead of downloading"
-    )
-    data_url: str = support.option(
-        support.IMDB_URL, str, "where to download from", metavar="URL"
-    )
-    sha256: str = support.option(
-        support.IMDB_SHA256, support.sha256_hex, "expected SHA-256 of the download"
-    )
-    download_dir: str = support.option("data", str, "where downloads are kept")
-    output_dir: str = support.option("runs/latest", str, "where results are written")
-    models: str = support.option(
-        "fnet,transformer", support.model_list, "comma-separated models to train"
-    )
-    epochs: int = support.option(3, support.positive_int, "training epochs")
-    batch_size: int = support.option(64, support.positive_int, "batch size")
-    max_seq_len: int = support.option(512, support.positive_int, "tokens per review")
-    vocab_size: int = support.option(15000, support.positive_int, "WordPiece size")
-    vocab_trainer: str = support.option(
-        "fast",
-        support.choice("fast", "keras"),
-        "fast (default, identical result) or keras (compute_word_piece_vocabulary)",
-        metavar="NAME",
-    )
-    fourier: str = support.option(
-        "fast",
-        support.choice("fast", "keras"),
-        "FNet's Fourier mixing: fast (default, same math from half the spectrum) "
-        "or keras (FNetEncoder's own)",
-        metavar="NAME",
-    )
-    embed_dim: int = support.option(128, support.positive_int, "embedding size")
-    intermediate_dim: int = support.option(
-        512, support.positive_int, "encoder feed-forward size"
-    )
-    num_heads: int = support.option(2, support.positive_int, "Transformer heads")
-    num_layers: int = support.option(3, support.positive_int, "encoder layers")
-    dropout: float = support.option(0.1, support.fraction, "dropout before output")
-    learning_rate: float = support.option(1e-3, support.positive_float, "Adam rate")
-    validation_split: float = support.option(
-        0.2,
-        support.open_fraction,
-        "share of train/ (after --holdout-test) held out for validation",
-    )
-    holdout_test: float = support.option(
-        0.0,
-        support.fraction,
-        "carve a stand-in test split of this share from train/ (for data without "
-        "test/); its accuracy is reported as stand-in, never as IMDb test accuracy",
-    )
-    max_samples: Optional[int] = support.option(
+    data_dir: Optional[str] = cli.option(
         None,
-        support.sample_count,
-        "quick runs: N reviews from train/ (split into train and validation) and N "
-        "from test/, balanced by label",
+        str,
+        "an extracted folder in the aclImdb layout (train/, test/)",
+        data=True,
     )
-    seed: int = support.option(
-        42, support.seed_value, "seed for the split, shuffling and weights"
+    archive: Optional[str] = cli.option(
+        None,
+        str,
+        "a local copy of aclImdb_v1.tar.gz, used instead of downloading",
+        data=True,
     )
-    bucket_by_length: bool = support.option(
+    data_url: str = cli.option(
+        download.IMDB_URL, str, "where to download from", metavar="URL", data=True
+    )
+    sha256: str = cli.option(
+        download.IMDB_SHA256,
+        cli.sha256_hex,
+        "expected SHA-256 of the download",
+        data=True,
+    )
+    download_dir: str = cli.option("data", str, "where downloads are kept", data=True)
+    prepared: Optional[str] = cli.option(
+        None, str, "train from a folder written by the prepare command (no TensorFlow)"
+    )
+    output_dir: str = cli.option("runs/latest", str, "where results are written")
+    models: tuple = cli.option(
+        MODEL_KINDS, cli.listed(cli.model_name), "comma-separated models to train"
+    )
+    epochs: int = cli.option(3, cli.positive_int, "training epochs")
+    batch_size: int = cli.option(64, cli.positive_int, "batch size")
+    max_seq_len: int = cli.option(512, cli.positive_int, "tokens per review", data=True)
+    vocab_size: int = cli.option(15000, cli.positive_int, "WordPiece size", data=True)
+    vocab_trainer: str = cli.option(
+        "fast",
+        cli.choice("fast", "keras"),
+        "fast (identical result, sooner) or keras (compute_word_piece_vocabulary)",
+        data=True,
+    )
+    fourier: str = cli.option(
+        "auto",
+        cli.choice("auto", "fast", "keras"),
+        "FNet's Fourier mixing: fast (same math from half the spectrum), keras "
+        "(FNetEncoder's own), or auto: fast on a CPU, keras on a GPU",
+    )
+    embed_dim: int = cli.option(128, cli.positive_int, "embedding size")
+    intermediate_dim: int = cli.option(512, cli.positive_int, "feed-forward size")
+    num_heads: int = cli.option(2, cli.positive_int, "Transformer heads")
+    num_layers: int = cli.option(3, cli.positive_int, "encoder layers")
+    dropout: float = cli.option(0.1, cli.fraction, "dropout before output")
+    learning_rate: float = cli.option(1e-3, cli.positive_float, "Adam rate")
+    validation_split: float = cli.option(
+        0.2, cli.open_fraction, "share of train/ held out for validation", data=True
+    )
+    holdout_test: float = cli.option(
+        0.0,
+        cli.fraction,
+        "carve a stand-in test split of this share from train/ (for data without "
+        "test/); reported as stand-in, never as IMDb test accuracy",
+        data=True,
+    )
+    max_samples: Optional[int] = cli.option(
+        None,
+        cli.sample_count,
+        "quick runs: N reviews from train/ (then split) and N from test/, balanced",
+        data=True,
+    )
+    seed: int = cli.option(
+        42,
+        cli.seed_value,
+        "seed for the split (and training, unless --seeds)",
+        data=True,
+    )
+    seeds: Optional[tuple] = cli.option(
+        None,
+        cli.listed(cli.seed_value),
+        "train each model once per seed (init, shuffle)",
+    )
+    keep_best: bool = cli.option(
+        False, bool, "opt-in: keep the weights of the epoch with the lowest val_loss"
+    )
+    bucket_by_length: bool = cli.option(
         False, bool, "opt-in: batch reviews of similar length, padded to 64/128/256/512"
     )
-    mixed_precision: bool = support.option(
+    mixed_precision: bool = cli.option(
         False, bool, "opt-in: compute in bfloat16, keep float32 weights"
     )
-    data_parallel: bool = support.option(
+    data_parallel: bool = cli.option(
         False, bool, "split each batch over all local devices (JAX backend)"
     )
-    cache_dir: str = support.option("data/cache", str, "vocabulary/token cache")
-    no_cache: bool = support.option(False, bool, "recompute instead of using cache")
-    quiet: bool = support.option(False, bool, "print only errors and the final table")
-    debug: bool = support.option(False, bool, "show tracebacks on errors")
+    cache_dir: str = cli.option("data/cache", str, "vocabulary/token cache", data=True)
+    no_cache: bool = cli.option(
+        False, bool, "recompute instead of using the cache", data=True
+    )
+    quiet: bool = cli.option(False, bool, "print only errors and the final table")
 
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]"]
-MODEL_KINDS = ("fnet", "transformer")
 
 """
 ## Data
 
 We download the IMDb archive (84 MB, checksum verified), extract it safely, and
-read `train/` and `test/` with `keras.utils.text_dataset_from_directory`.
-`class_names=["neg", "pos"]` skips the unlabelled `train/unsup` folder without
-deleting anything. 20% of the training reviews, chosen with seed 42, become the
-validation set. Then we lower-case the text with `tf.strings.lower`.
+read `train/` and `test/` with `keras.utils.text_dataset_from_directory`
+(`imdb.load_splits`). 20% of the training reviews, chosen with seed 42, become
+the validation set. Empty reviews are dropped and invalid UTF-8 is replaced;
+`results.json` counts both, and the reviews each split really kept.
 
-Reviews are read once into memory (about 33 MB); empty reviews are dropped and
-invalid UTF-8 is replaced, and both are counted in `results.json`.
+The one preprocessing step is lower-casing. It lives in `fnet_imdb.preprocessing`
+with the tokenizer, so `predict` prepares new text exactly as training did.
 """
 
 
-def read_split(directory, config, validation_split=None):
-    datasets = keras.utils.text_dataset_from_directory(
-        directory,
-        class_names=["neg", "pos"],
-        batch_size=None,
-        validation_split=validation_split,
-        subset="both" if validation_split else None,
-        seed=config.seed,
-        verbose=False,
-    )
-    return [
-        support.to_arrays(d) for d in (datasets if validation_split else [datasets])
-    ]
-
-
-def load_imdb(config, report):
-    imdb_dir = support.prepare_dataset(config, report)
-    if config.holdout_test:
-        rest, test = read_split(imdb_dir / "train", config, config.holdout_test)
-        train, validation = support.split_tail(rest, config.validation_split)
-    else:
-        train, validation = read_split(
-            imdb_dir / "train", config, config.validation_split
-        )
-        (test,) = read_split(imdb_dir / "test", config)
-    splits = {"train": train, "validation": validation, "test": test}
-    for name, (texts, labels) in splits.items():
-        texts, labels = support.clean_reviews(texts, labels, name, report)
-        if config.max_samples:
-            share = {"train": 1 - config.validation_split, "test": 1}
-            limit = round(config.max_samples * share.get(name, config.validation_split))
-            texts, labels = support.balanced_subset(texts, labels, limit)
-        splits[name] = (tf.strings.lower(texts).numpy(), labels)
-    return splits
+def load_imdb(config, say):
+    splits, data = imdb.load_splits(config, say)
+    lowered = {name: preprocessing.lower_case(x) for name, (x, _) in splits.items()}
+    return {name: (lowered[name], labels) for name, (_, labels) in splits.items()}, data
 
 
 """
@@ -208,70 +195,114 @@ learns it from the training split only, never from validation or test text.
 Two reserved tokens come first: `[PAD]` (id 0, padding) and `[UNK]` (unknown).
 The vocabulary may hold fewer than 15,000 tokens when the corpus is small.
 
-The official FNet uses a SentencePiece tokenizer instead.
-
 `compute_word_piece_vocabulary` takes about two minutes on 20,000 reviews,
 nearly all of it in one slow loop of tensorflow_text's learner. By default we
-call a faster copy of that loop (in `fnet_support.py`) that returns the
-identical vocabulary, token for token; `--vocab-trainer keras` uses the original.
+call a faster copy of that loop that returns the identical vocabulary, token for
+token; `--vocab-trainer keras` uses the original. Both are cached on disk, keyed
+by their inputs, the learner and the library versions.
 """
 
 
-def train_vocabulary(train_texts, config):
-    if config.vocab_trainer == "fast":
-        return support.fast_word_piece_vocabulary(
-            train_texts, config.vocab_size, RESERVED_TOKENS
-        )
-    dataset = tf.data.Dataset.from_tensor_slices(train_texts).batch(1000).prefetch(2)
-    return keras_hub.tokenizers.compute_word_piece_vocabulary(
-        dataset, vocabulary_size=config.vocab_size, reserved_tokens=RESERVED_TOKENS
+def learn_vocabulary(train_texts, config, cache):
+    inputs = [train_texts, config.vocab_size, RESERVED_TOKENS, config.vocab_trainer]
+    inputs.append(word_pieces.LEARNER_VERSION)
+    arrays, status = cache.get(
+        "vocab",
+        inputs,
+        lambda: {
+            "tokens": np.array(
+                word_pieces.learn_vocabulary(
+                    train_texts,
+                    config.vocab_size,
+                    RESERVED_TOKENS,
+                    config.vocab_trainer,
+                )
+            )
+        },
     )
+    return arrays["tokens"].tolist(), status
 
 
 """
 ## Tokenizer
 
-The tokenizer pads every review to 512 tokens with `[PAD]` (id 0) and truncates
-longer ones. Token ids are `int32`, the tokenizer's own dtype, which JAX handles
-without 64-bit mode. Tokenization stays outside the models, so any backend can
-load a saved model and feed it ids from `vocab.txt`.
+`keras_hub.tokenizers.WordPieceTokenizer` pads every review to 512 tokens with
+`[PAD]` (id 0) and truncates longer ones. Token ids are `int32`, which JAX
+handles without 64-bit mode. Tokenization stays outside the models, so any
+backend can load a saved model and feed it ids from `vocab.txt`.
 """
 
 
-def make_tokenizer(vocabulary, config):
-    return keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=vocabulary, lowercase=False, sequence_length=config.max_seq_len
-    )
-
-
-def tokenize(tokenizer, texts):
-    batches = tf.data.Dataset.from_tensor_slices(texts).batch(1024)
-    batches = batches.map(tokenizer, num_parallel_calls=tf.data.AUTOTUNE)
-    return np.concatenate([np.asarray(ids) for ids in batches], dtype="int32")
-
-
-"""
-The keras-io example built its input pipeline as `shuffle(512).prefetch(16).cache()`:
-caching *after* shuffling freezes the first epoch's order for every later epoch.
-We fix it: the token ids are already in memory (the cache), we shuffle them anew
-each epoch, and prefetch last.
-
-With `--bucket-by-length` (opt-in, it changes the math of FNet's Fourier
-transform) reviews of similar length are batched together and padded only to
-64, 128, 256 or 512 tokens, so little time is spent on padding.
-"""
-
-
-def make_dataset(token_ids, labels, config, shuffle=False):
-    dataset = tf.data.Dataset.from_tensor_slices((token_ids, labels))
-    if shuffle:
-        dataset = dataset.shuffle(
-            len(labels), config.seed, reshuffle_each_iteration=True
+def prepare_data(config, record):
+    with record.stage("data"):
+        splits, data = load_imdb(config, record.say)
+    texts, labels = splits["train"]
+    record.say(f"Example review: {texts[0][:200]!r}... label={labels[0]}")
+    cache = Cache(config.cache_dir, not config.no_cache)
+    with record.stage("vocab"):
+        vocabulary, record.results["cache"]["vocab"] = learn_vocabulary(
+            texts, config, cache
         )
-    if config.bucket_by_length:
-        batches = support.bucket_batches(dataset, token_ids, config)
-        return batches.prefetch(tf.data.AUTOTUNE)
-    return dataset.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+    record.say(f"Tokens 100-110: {vocabulary[100:110]}")
+    tokenizer = preprocessing.make_tokenizer(vocabulary, config.max_seq_len)
+    with record.stage("tokenize"):
+        token_ids, record.results["cache"]["tokens"] = cache.get(
+            "tokens",
+            [vocabulary, config.max_seq_len, *(x for x, _ in splits.values())],
+            lambda: {
+                n: preprocessing.tokenize(tokenizer, x) for n, (x, _) in splits.items()
+            },
+        )
+    example = token_ids["train"][0]
+    record.say(f"Tokens: {example[:16]}... ({np.count_nonzero(example)} non-padding)")
+    record.say(f"Detokenized: {preprocessing.detokenize(tokenizer, example)[:200]}")
+    labels = {name: labels for name, (_, labels) in splits.items()}
+    return vocabulary, token_ids, labels, data
+
+
+"""
+The preparation above needs TensorFlow; training does not. `prepare` writes the
+vocabulary and token ids to a folder, with the settings, counts and checksums
+that describe them, so a GPU machine without TensorFlow can train from it:
+"""
+
+"""shell
+python fnet_classification.py prepare --output-dir prepared/imdb
+KERAS_BACKEND=jax python fnet_classification.py --prepared prepared/imdb
+"""
+
+
+def data_settings(config):
+    return {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(Config)
+        if f.metadata["data"]
+    }
+
+
+def prepare_main(argv):
+    fields = [
+        f for f in dataclasses.fields(Config) if f.metadata["data"] or f.name == "quiet"
+    ]
+    parser = cli.parser_from_dataclass(
+        Config,
+        "Prepare the data for training elsewhere.",
+        "fnet_classification.py prepare",
+        fields,
+    )
+    parser.add_argument(
+        "--output-dir", required=True, help="the prepared folder to write"
+    )
+    chosen = vars(parser.parse_args(argv))
+    output_dir = Path(chosen.pop("output_dir"))
+    config = Config(**chosen)
+    record = results.Record(config, output_dir, config.quiet)
+    vocabulary, token_ids, labels, data = prepare_data(config, record)
+    prepared.write(
+        output_dir, vocabulary, token_ids, labels, data_settings(config), data
+    )
+    record.say(f"Prepared data written to {output_dir}/")
+    return record.results
 
 
 """
@@ -286,21 +317,15 @@ official FNet: its average pooling also averages over padding. The
 `FNetEncoder` mixes tokens with the real part of a complex 2-D FFT, and its
 gradient costs another one. For a real input the spectrum is symmetric, so half
 of it is enough, and the transform is its own transpose, so its gradient is the
-same transform. By default our FNet encoder is `FNetEncoder` with exactly that
-change (`support.half_spectrum_fnet_encoder`): the same weights and math, and a
-mixing step 1.7x faster on our CPU. `--fourier keras` keeps `FNetEncoder`'s own.
+same transform. `layers.HalfSpectrumFNetEncoder` is `FNetEncoder` with exactly
+that change: the same weights and math, and an FNet step 8-12% faster on our
+CPUs. On a GPU it brings nothing measurable, so `--fourier auto` uses it on a
+CPU only. Either way the saved model holds plain `FNetEncoder` layers.
 
 With `--mixed-precision` (opt-in, it changes the math) every layer computes in
 bfloat16 while its weights stay float32; the Fourier transform itself runs in
-float32 (`FNetEncoder` casts), and the output unit stays float32 so the loss is
-computed on float32 probabilities.
+float32 (`FNetEncoder` casts), and the output unit stays float32.
 """
-
-
-def fnet_encoder_class(config):
-    if config.fourier == "fast":
-        return support.half_spectrum_fnet_encoder()
-    return keras_hub.layers.FNetEncoder
 
 
 def build_classifier(kind, config):
@@ -316,15 +341,17 @@ def build_classifier(kind, config):
         dtype=dtype,
     )(input_ids)
     for _ in range(config.num_layers):
-        if kind == "fnet":
-            encoder = fnet_encoder_class(config)(
-                intermediate_dim=config.intermediate_dim, dtype=dtype
-            )
-        else:
+        if kind == "transformer":
             encoder = keras_hub.layers.TransformerEncoder(
                 intermediate_dim=config.intermediate_dim,
                 num_heads=config.num_heads,
                 dtype=dtype,
+            )
+        elif config.fourier == "keras":
+            encoder = keras_hub.layers.FNetEncoder(config.intermediate_dim, dtype=dtype)
+        else:
+            encoder = layers.HalfSpectrumFNetEncoder(
+                config.intermediate_dim, dtype=dtype
             )
         x = encoder(inputs=x)
     x = keras.layers.GlobalAveragePooling1D(dtype=dtype)(x)
@@ -339,48 +366,88 @@ def build_classifier(kind, config):
 Each model is trained with Adam and binary cross-entropy, monitoring accuracy on
 the validation set, then evaluated on the test set. The training time is the
 wall-clock time of `fit()`, validation included, as in the original example.
+Keras decides whether to compile the step with XLA (`jit_compile="auto"`: not
+for TensorFlow on a CPU); `results.json` records what it chose.
 
-Keras compiles the training step with XLA where it can. TensorFlow on a CPU is the
-exception we make: its own oneDNN kernels trained both models faster there than
-XLA did (see the README), so `support.jit_compile()` turns XLA off in that case.
+The keras-io example built its input pipeline as `shuffle(512).prefetch(16).cache()`:
+caching *after* shuffling froze the first epoch's order for every later epoch.
+`batches.Batches` feeds numpy token ids and draws a new order of all reviews
+every epoch, from the run's seed, identically on every backend. With
+`--bucket-by-length` (opt-in, it changes FNet's math) reviews of similar length
+are batched together and padded only to 64, 128, 256 or 512 tokens. With
+`--data-parallel`, a partial batch is padded with rows of weight 0 to split
+evenly over the devices; the loss averages over the real rows only.
 """
 
 
 def compile_classifier(model, config):
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=support.jit_compile(),
+        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
+        weighted_metrics=["accuracy"],
     )
 
 
-def train_and_evaluate(kind, config, datasets, report):
-    keras.utils.set_random_seed(config.seed)
+def make_batches(split, data, config, seed, devices):
+    return batches.Batches(
+        *data[split],
+        config.batch_size,
+        shuffle=split == "train",
+        seed=seed,
+        bucket=config.bucket_by_length,
+        multiple_of=devices,
+    )
+
+
+"""
+FNet's last epoch swings by points from seed to seed, so one run per model
+cannot settle the comparison: `--seeds 42,1,7` trains each model once per seed
+(the data split stays the one `--seed` chose). Opt-in `--keep-best` restores the
+weights of the epoch with the lowest validation loss, with Keras's own
+`EarlyStopping` (its patience covers every epoch, so it never stops early).
+"""
+
+
+def train_and_evaluate(kind, config, data, seed, devices=1):
+    keras.utils.set_random_seed(seed)
     model = build_classifier(kind, config)
     if not config.quiet:
         model.summary()
     compile_classifier(model, config)
-    verbose = support.keras_verbosity(config.quiet)
+    step_log = progress.StepLog(quiet=config.quiet)
+    callbacks = [step_log]
+    if config.keep_best:
+        keeper = keras.callbacks.EarlyStopping(
+            patience=config.epochs, restore_best_weights=True
+        )
+        callbacks.append(keeper)
+    verbose = cli.keras_verbosity(config.quiet)
     start = time.perf_counter()
     history = model.fit(
-        datasets["train"],
+        make_batches("train", data, config, seed, devices),
         epochs=config.epochs,
-        validation_data=datasets["validation"],
+        validation_data=make_batches("validation", data, config, seed, devices),
+        shuffle=False,  # Batches shuffles, from the run's seed.
         verbose=verbose,
-        callbacks=report.training_callbacks(),
+        callbacks=callbacks,
     )
     train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(datasets["test"], verbose=verbose)
-    return model, {
-        "params": model.count_params(),
+    test_batches = make_batches("test", data, config, seed, devices)
+    test_loss, test_accuracy = model.evaluate(test_batches, verbose=verbose)
+    run = {
+        "seed": seed,
         "train_seconds": train_seconds,
         "history": {
-            key: [float(v) for v in values] for key, values in history.history.items()
+            k: [float(v) for v in values] for k, values in history.history.items()
         },
         "test_loss": float(test_loss),
         "test_accuracy": float(test_accuracy),
+        "jit_compile": model.jit_compile,
+        "first_step_at": step_log.first_step_at,
     }
+    if config.keep_best:
+        run["kept_epoch"] = keeper.best_epoch + 1
+    return model, run
 
 
 """
@@ -388,65 +455,107 @@ def train_and_evaluate(kind, config, datasets, report):
 
 The keras-io example wrote its comparison table by hand. Ours is measured:
 training time, the last epoch's train and validation accuracy, test accuracy and
-parameter count for each model, printed and saved to `results.md` and
-`results.json` in the output folder, next to `vocab.txt` and one saved model per
-architecture (`fnet.keras`, `transformer.keras`).
+parameter count for each model (mean ± standard deviation over several seeds),
+printed and saved to `results.md` and `results.json` in the output folder, next
+to `vocab.txt` and one saved model per architecture (`fnet.keras`,
+`transformer.keras`) that loads with `keras` and `keras_hub` alone.
 """
+
+OUTPUT_FILES = ("vocab.txt", "fnet.keras", "transformer.keras", "results.json")
+OUTPUT_FILES += ("results.md", "learning_curves.png", "comparison.png")
 
 
 def parse_args(argv):
-    parser = support.parser_from_dataclass(Config, __doc__)
-    config = Config(**vars(parser.parse_args(argv)))
+    description = __doc__.split("Description:")[1].split("\n")[0].strip()
+    parser = cli.parser_from_dataclass(
+        Config,
+        f"{description} Defaults are the keras-io recipe.",
+        "fnet_classification.py",
+        epilog="Commands: prepare --output-dir DIR (see prepare --help); predict "
+        "--run-dir runs/latest 'Great film!' (see predict --help).",
+    )
+    chosen = vars(parser.parse_args(argv))
+    config = Config(**chosen)
     if config.data_dir and config.archive:
         parser.error("use either --data-dir or --archive, not both")
     if "transformer" in config.models and config.embed_dim % config.num_heads:
         parser.error("--embed-dim must be a multiple of --num-heads")
-    return config
+    return config, chosen
+
+
+def load_prepared(config, chosen):
+    manifest, vocabulary, token_ids, labels = prepared.read(config.prepared)
+    clash = prepared.contradictions(manifest["settings"], chosen)
+    if clash:
+        raise ValueError(f"{clash}: prepare the data again with these settings")
+    config = dataclasses.replace(config, **manifest["settings"])
+    return config, vocabulary, token_ids, labels, manifest["data"]
 
 
 def main(argv=None):
-    config = parse_args(argv)
-    report = support.Report(config)
-    keras.utils.set_random_seed(config.seed)
-    if config.data_parallel:
-        support.distribute_over_devices(config, report)
-
-    with report.stage("data"):
-        splits = load_imdb(config, report)
-    texts, labels = splits["train"]
-    report.say(f"Example review: {texts[0][:200]!r}... label={labels[0]}")
-
-    cache = support.Cache(config.cache_dir, not config.no_cache, report)
-    with report.stage("vocab"):
-        vocabulary = cache.get(
-            "vocab",
-            [texts, config.vocab_size, RESERVED_TOKENS],
-            lambda: {"tokens": np.array(train_vocabulary(texts, config))},
-        )["tokens"].tolist()
-    report.say(f"Tokens 100-110: {vocabulary[100:110]}")
-    report.save_vocabulary(vocabulary)
-
-    tokenizer = make_tokenizer(vocabulary, config)
-    with report.stage("tokenize"):
-        token_ids = cache.get(
-            "tokens",
-            [vocabulary, config.max_seq_len, *(x for x, _ in splits.values())],
-            lambda: {name: tokenize(tokenizer, x) for name, (x, _) in splits.items()},
+    config, chosen = parse_args(argv)
+    warnings.filterwarnings("ignore", message=MASK_WARNING)  # By design (Models).
+    record = results.Record(config, Path(config.output_dir), config.quiet)
+    device, device_name = backend.training_device()
+    warning = backend.unused_gpu_warning(
+        keras.backend.backend(), device, backend.nvidia_gpu_present()
+    )
+    if warning:
+        print(warning, file=sys.stderr)
+    if config.fourier == "auto":
+        config = dataclasses.replace(
+            config, fourier="keras" if device == "gpu" else "fast"
         )
-    example = token_ids["train"][0]
-    report.say(f"Tokens: {example[:16]}... ({np.count_nonzero(example)} non-padding)")
-    report.say(f"Detokenized: {tokenizer.detokenize(example[example != 0])!s:.200}")
+    devices = backend.distribute_over_devices() if config.data_parallel else []
 
-    datasets = {
-        name: make_dataset(token_ids[name], splits[name][1], config, name == "train")
-        for name in splits
-    }
-    for kind in config.models.split(","):
-        with report.stage(f"train {kind}"):
-            model, metrics = train_and_evaluate(kind, config, datasets, report)
-        report.save_model(kind, model, metrics)
-    report.finish()
-    return report.results
+    if config.prepared:
+        config, vocabulary, token_ids, labels, data = load_prepared(config, chosen)
+    else:
+        vocabulary, token_ids, labels, data = prepare_data(config, record)
+    record.results.update(config=dataclasses.asdict(config), data=data)
+    record.results["environment"] = results.environment(
+        keras.backend.backend(), device_name
+    )
+    record.results["environment"]["data_parallel_devices"] = devices
+    for name in OUTPUT_FILES:  # This run's outputs replace the previous run's.
+        (record.output_dir / name).unlink(missing_ok=True)
+    write_text(record.output_dir / "vocab.txt", "".join(f"{t}\n" for t in vocabulary))
+
+    data = {name: (token_ids[name], labels[name]) for name in prepared.SPLITS}
+    for kind in config.models:
+        runs = []
+        for seed in config.seeds or [config.seed]:
+            with record.stage(
+                f"train {kind}" + (f" seed {seed}" if config.seeds else "")
+            ):
+                model, run = train_and_evaluate(
+                    kind, config, data, seed, max(len(devices), 1)
+                )
+            run["to_first_step"] = run.pop("first_step_at") - record.started
+            record.results["timings"].setdefault("to_first_step", run["to_first_step"])
+            runs.append(run)
+            if len(runs) == 1:
+                with atomic_path(record.output_dir / f"{kind}.keras") as partial:
+                    (layers.as_keras_hub_fnet(model) if kind == "fnet" else model).save(
+                        partial
+                    )
+            model_record = {
+                "params": model.count_params(),
+                "saved_seed": runs[0]["seed"],
+            }
+            record.results["models"][kind] = {**model_record, "runs": runs}
+            record.results["models"][kind]["summary"] = results.summarise(runs)
+            record.write_json()
+
+    plots.save_plots(record.results, record.output_dir)
+    write_text(
+        record.output_dir / "results.md", results.results_markdown(record.results)
+    )
+    record.results["complete"] = True
+    record.write_json()
+    print(results.comparison_table(record.results))
+    record.say(f"Results written to {record.output_dir}/")
+    return record.results
 
 
 """
@@ -462,5 +571,12 @@ To try the trained models on your own text:
 `python fnet_classification.py predict --run-dir runs/latest "What a film!"`
 """
 
+
+def run(argv):
+    """The command line: train (the default), `prepare` or `predict`."""
+    commands = {None: main, "prepare": prepare_main, "predict": predict_main}
+    return cli.run_cli(commands, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(support.run_cli(main, sys.argv[1:]))
+    sys.exit(run(sys.argv[1:]))

@@ -116,22 +116,26 @@ def measure(spec, args):
         times = times[args.warmup :]
         result.update(step_seconds=statistics.median(times), step_seconds_all=times)
         result["params"] = model.count_params()
-    device = tutorial.support.environment()["device"]
-    if device == "cpu":
+    platform, device = tutorial.backend.training_device()
+    if platform == "cpu":
         info = Path("/proc/cpuinfo").read_text() if sys.platform == "linux" else ""
         name = re.search(r"model name\s*: (.*)", info)
         device = f"cpu: {name[1] if name else 'unknown'} ({os.cpu_count()} cores)"
-    peak = device_peak_bytes(result["backend"], tutorial.tf)
+    peak = device_peak_bytes(result["backend"])
     return {**result, "device": device, "device_peak_bytes": peak}
 
 
-def device_peak_bytes(backend, tf):
+def device_peak_bytes(backend):
     """Peak GPU bytes in use since this process started (JAX, TensorFlow), or None."""
     if backend == "jax":
         import jax
 
         return (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
-    if backend == "tensorflow" and tf.config.list_physical_devices("GPU"):
+    if backend != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
         return tf.config.experimental.get_memory_info("GPU:0")["peak"]
 
 

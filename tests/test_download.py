@@ -17,8 +17,9 @@ import types
 
 import pytest
 
-import fnet_support
-from fnet_support import DownloadError, check_dataset_dir, download, extract
+from fnet_imdb import download as downloads
+from fnet_imdb.download import DownloadError, download, extract
+from fnet_imdb.imdb import check_dataset_dir
 
 PAYLOAD = random.Random(0).randbytes(300_000)
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -176,7 +177,7 @@ def test_connection_refused_is_retried_then_fails(
     refused_url, target, part, monkeypatch
 ):
     sleeps = []
-    monkeypatch.setattr(fnet_support.time, "sleep", sleeps.append)
+    monkeypatch.setattr(downloads.time, "sleep", sleeps.append)
     with pytest.raises(DownloadError, match="could not download"):
         fetch(refused_url, target, attempts=3)
     assert sleeps == [0.01, 0.02]  # Three attempts, with backoff between them.
@@ -185,7 +186,7 @@ def test_connection_refused_is_retried_then_fails(
 
 
 def test_offline_message_names_the_offline_options(refused_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(fnet_support.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(downloads.time, "sleep", lambda seconds: None)
     config = types.SimpleNamespace(
         data_dir=None,
         archive=None,
@@ -194,9 +195,8 @@ def test_offline_message_names_the_offline_options(refused_url, tmp_path, monkey
         sha256=SHA256,
         holdout_test=0,
     )
-    report = types.SimpleNamespace(say=lambda message: None, results={"data": {}})
     with pytest.raises(DownloadError) as error:
-        fnet_support.prepare_dataset(config, report)
+        downloads.imdb_folder(config, say=lambda message: None)
     assert "--archive" in str(error.value)
     assert "--data-dir" in str(error.value)
     assert list(tmp_path.iterdir()) == []
@@ -234,7 +234,7 @@ def test_extracts_once_into_a_checksum_folder(archive, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("extracted a second time")
 
-    monkeypatch.setattr(fnet_support.tarfile, "open", refuse)
+    monkeypatch.setattr(downloads.tarfile, "open", refuse)
     assert extract(archive, root) == final
 
 

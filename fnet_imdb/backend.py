@@ -1,0 +1,154 @@
+"""The Keras backend: a default only where the user chose none, and its device."""
+
+import contextlib
+import json
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+
+def configured_backend():
+    """The backend the user chose: `KERAS_BACKEND`, else another backend than
+    TensorFlow in `keras.json`, else None.
+
+    Keras reads the same two places; this reads them without importing Keras.
+    Keras writes "tensorflow" into a missing `keras.json` at its first import,
+    so that value cannot tell a choice from the default: it counts as none.
+    """
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    keras_home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
+    try:
+        settings = json.loads((Path(keras_home) / "keras.json").read_text())
+    except (OSError, ValueError):
+        return None
+    chosen = settings.get("backend") if isinstance(settings, dict) else None
+    return None if chosen == "tensorflow" else chosen
+
+
+def nvidia_gpu_present():
+    """Whether the NVIDIA driver lists a GPU, asked without any framework."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
+def installed(prefix):
+    """Whether a distribution whose name starts with `prefix` is installed."""
+    return any(
+        (dist.metadata["Name"] or "").lower().startswith(prefix)
+        for dist in metadata.distributions()
+    )
+
+
+def choose_backend():
+    """Set `KERAS_BACKEND` unless the user chose one: JAX where a CUDA build of
+    JAX can use an NVIDIA GPU, TensorFlow elsewhere (fastest on our CPUs, README).
+
+    Call it before Keras is imported. TensorFlow as the backend is imported here,
+    quietly. Returns the backend.
+    """
+    backend = configured_backend()
+    if backend is None:
+        gpu = nvidia_gpu_present() and installed("jax-cuda")
+        backend = "jax" if gpu and jax_lists_a_gpu() else "tensorflow"
+        os.environ["KERAS_BACKEND"] = backend
+    if backend == "tensorflow":
+        import_tensorflow()
+    return backend
+
+
+def jax_lists_a_gpu():
+    """Whether JAX itself lists a GPU device (a CUDA plugin can fail to load)."""
+    try:
+        import jax
+
+        return any(device.platform == "gpu" for device in jax.devices())
+    except Exception:  # No JAX, or no usable CUDA: either way, no GPU for JAX.
+        return False
+
+
+def training_device():
+    """Where the Keras backend trains: ("gpu" or "cpu", the device's name)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return ("gpu" if device.platform == "gpu" else "cpu"), device.device_kind
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return "gpu", torch.cuda.get_device_name()
+        return "cpu", "cpu"
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return "gpu", tf.config.experimental.get_device_details(gpus[0]).get(
+            "device_name", "gpu"
+        )
+    return "cpu", "cpu"
+
+
+def unused_gpu_warning(backend, device, gpu_present):
+    """One line saying that a GPU sits unused and what to install, or None."""
+    if not gpu_present or device == "gpu":
+        return None
+    install = {
+        "jax": "pip install -r requirements-cuda.txt",
+        "tensorflow": "pip install 'tensorflow[and-cuda]'",
+        "torch": "a CUDA build of PyTorch",
+    }.get(backend, "a CUDA build of your backend")
+    return (
+        f"warning: an NVIDIA GPU is present but the {backend} backend cannot use "
+        f"it, so training runs on the CPU; install {install} (README: Train on a GPU)"
+    )
+
+
+def distribute_over_devices():
+    """Data parallelism with Keras's distribution API: one batch, all local
+    devices (JAX backend). Returns the devices."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise ValueError("--data-parallel needs the JAX backend: set KERAS_BACKEND=jax")
+    devices = keras.distribution.list_devices()
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=devices)
+    )
+    return devices
+
+
+def import_tensorflow():
+    """TensorFlow for preparing data only: its start-up logs silenced and, when
+    another backend trains, the GPUs hidden from it so it takes no GPU memory.
+
+    Its logs go: training never depends on its GPU support (a GPU that the
+    training backend cannot use gets `unused_gpu_warning` instead).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_logs_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # Looks for CUDA now, quietly.
+        if configured_backend() not in (None, "tensorflow"):
+            tf.config.set_visible_devices([], "GPU")
+    return tf
+
+
+@contextlib.contextmanager
+def native_logs_silenced():
+    """Send file descriptor 2 to /dev/null: C++ logs bypass Python's stderr."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

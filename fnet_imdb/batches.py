@@ -1,0 +1,85 @@
+"""Batches of token ids from numpy, for any backend: shuffled, bucketed, padded."""
+
+import keras
+import numpy as np
+
+BUCKET_LENGTHS = (64, 128, 256, 512)
+
+
+def bucket_lengths(max_seq_len):
+    """The padded lengths of a bucketed run: a few fixed ones, then the maximum."""
+    return [n for n in BUCKET_LENGTHS if n < max_seq_len] + [max_seq_len]
+
+
+def bucket_length(length, max_seq_len):
+    """The padded length of a review of `length` tokens in a bucketed run."""
+    return next(n for n in bucket_lengths(max_seq_len) if n >= length)
+
+
+class Batches(keras.utils.PyDataset):
+    """(token ids, labels) in batches of `batch_size`, the last one partial.
+
+    With `shuffle`, every epoch draws a new order of all reviews from a
+    generator seeded by `seed`, the same on every backend. With `bucket`,
+    reviews are grouped by `bucket_length` and padded only that far. With
+    `multiple_of` > 1, each batch is padded to a multiple of that many rows
+    with copies of its first review of sample weight 0, so it splits evenly
+    over devices; the batches then carry sample weights (1 for real rows).
+    """
+
+    def __init__(
+        self, token_ids, labels, batch_size, shuffle=False, seed=0, bucket=False,
+        multiple_of=1,
+    ):  # fmt: skip
+        super().__init__()
+        self.token_ids, self.labels = token_ids, labels
+        self.batch_size, self.shuffle, self.multiple_of = (
+            batch_size,
+            shuffle,
+            multiple_of,
+        )
+        self.generator = np.random.default_rng(seed)
+        max_seq_len = token_ids.shape[1]
+        lengths = np.maximum(np.count_nonzero(token_ids, axis=1), 1)
+        self.widths = np.full(len(labels), max_seq_len)
+        if bucket:
+            self.widths = np.array([bucket_length(n, max_seq_len) for n in lengths])
+        self.batches = self.plan()
+
+    def plan(self):
+        """This epoch's batches, as arrays of review indices."""
+        order = np.arange(len(self.labels))
+        if self.shuffle:
+            order = self.generator.permutation(order)
+        batches = []
+        for width in np.unique(self.widths):
+            group = order[self.widths[order] == width]
+            batches += np.split(
+                group, range(self.batch_size, len(group), self.batch_size)
+            )
+        if self.shuffle and len(np.unique(self.widths)) > 1:
+            batches = [batches[i] for i in self.generator.permutation(len(batches))]
+        return batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        rows = self.batches[index]
+        width = self.widths[rows[0]]
+        if self.multiple_of == 1:
+            return self.token_ids[rows, :width], self.labels[rows]
+        padding = -len(rows) % self.multiple_of
+        # Copies of a real review, not rows of [PAD]: the Transformer would
+        # average such a row over no tokens, 0/0 = NaN, and NaN * 0 is NaN.
+        padded = np.concatenate([rows, np.repeat(rows[:1], padding)])
+        weights = np.concatenate([np.ones(len(rows)), np.zeros(padding)])
+        return (
+            self.token_ids[padded, :width],
+            self.labels[padded],
+            weights.astype("float32"),
+        )
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.batches = self.plan()

@@ -1,0 +1,169 @@
+"""The command line: flags generated from a dataclass, and one-line errors."""
+
+import argparse
+import dataclasses
+import math
+import sys
+import traceback
+
+from fnet_imdb import MODEL_KINDS
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, carrying the stages that had finished."""
+
+    def __init__(self, finished):
+        super().__init__()
+        self.finished = finished
+
+
+def option(default, parse, help_text, metavar=None, data=False):
+    """A `Config` field whose flag is generated from its metadata.
+
+    `data=True` marks the settings that decide the prepared data: the flags of
+    the `prepare` command, fixed by a prepared folder.
+    """
+    metadata = {"parse": parse, "help": help_text, "metavar": metavar, "data": data}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser that reports a bad flag in one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def bounded(kind, low, high=math.inf, meaning="", low_open=False):
+    """A flag parser for values of `kind` in [low, high), or (low, high)."""
+
+    def parse(text):
+        value = kind(text)
+        if not (low < value if low_open else low <= value) or not value < high:
+            raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names it in "invalid int value".
+    parse.metavar = "N" if kind is int else "X"
+    return parse
+
+
+positive_int = bounded(int, 1, meaning="a positive integer")
+sample_count = bounded(int, 2, meaning="at least 2 (one per label)")
+seed_value = bounded(int, 0, 2**32, meaning="in [0, 2**32)")
+positive_float = bounded(float, 0, meaning="a positive number", low_open=True)
+fraction = bounded(float, 0, 1, meaning="in [0, 1)")
+open_fraction = bounded(float, 0, 1, meaning="in (0, 1)", low_open=True)
+
+
+def choice(*options):
+    """A flag parser that accepts one of `options`."""
+
+    def parse(text):
+        if text not in options:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(options)}")
+        return text
+
+    parse.metavar = "NAME"
+    return parse
+
+
+def listed(parse_one):
+    """A flag parser for a comma-separated list, each item parsed by `parse_one`."""
+
+    def parse_item(item):
+        try:
+            return parse_one(item)
+        except ValueError:  # As argparse words it for a single value.
+            raise argparse.ArgumentTypeError(
+                f"invalid {parse_one.__name__} value: {item!r}"
+            ) from None
+
+    def parse(text):
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected a list, got {text!r}")
+        return tuple(dict.fromkeys(parse_item(item) for item in items))
+
+    parse.metavar = "A,B"
+    return parse
+
+
+def model_name(text):
+    if text not in MODEL_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {text!r}; choose from {','.join(MODEL_KINDS)}"
+        )
+    return text
+
+
+def sha256_hex(text):
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("must be 64 hexadecimal digits")
+    return value
+
+
+sha256_hex.metavar = "HEX"
+
+
+def parser_from_dataclass(config_class, description, prog, fields=None, epilog=None):
+    """One flag per field of `config_class` (or of `fields`): `batch_size`
+    becomes `--batch-size`. Flags not given are absent from the namespace, so
+    callers know which settings the user chose."""
+    parser = Parser(
+        allow_abbrev=False,
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        argument_default=argparse.SUPPRESS,
+    )
+    for field in fields or dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        parse, help_text = field.metadata["parse"], field.metadata["help"]
+        if parse is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+            continue
+        metavar = field.metadata["metavar"] or getattr(parse, "metavar", "PATH")
+        default = field.default
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        shown = "" if default is None else f" (default: {default})"
+        parser.add_argument(flag, type=parse, metavar=metavar, help=help_text + shown)
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
+    return parser
+
+
+def run_cli(commands, argv):
+    """Run the command named by `argv[0]` (or the default, `commands[None]`) and
+    turn every failure into one line on stderr, or a traceback with `--debug`
+    (taken out of `argv` here; the parsers list it only for --help)."""
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
+    name = argv[0] if argv and argv[0] in commands else None
+    try:
+        commands[name](argv[1:] if name else argv)
+        return 0
+    except KeyboardInterrupt as interrupt:
+        finished = ", ".join(getattr(interrupt, "finished", []))
+        print(
+            f"interrupted: finished {finished or 'nothing'}; "
+            "no half-written output was left behind",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as error:  # The one place that turns errors into messages.
+        if debug:
+            traceback.print_exc()
+        message = str(error) or type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def keras_verbosity(quiet):
+    """Progress bars on a terminal, one line per epoch in logs, nothing if quiet."""
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2

@@ -1,0 +1,152 @@
+"""Reading IMDb reviews: the splits, cleaning, and balanced subsets."""
+
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from fnet_imdb import backend, download
+
+CLASS_NAMES = ("neg", "pos")
+
+
+def check_dataset_dir(root, need_test=True):
+    """Fail early, with one clear message, on a folder that is not aclImdb-like."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"data folder {root} does not exist")
+    for split in ("train", "test") if need_test else ("train",):
+        if not (root / split).is_dir():
+            hint = " (or pass --holdout-test 0.1 to carve one from train/)"
+            raise ValueError(
+                f"{root} has no {split}/ folder; expected the aclImdb layout "
+                f"train/pos, train/neg, test/pos, test/neg{hint if split == 'test' else ''}"
+            )
+        for label in CLASS_NAMES:
+            folder = root / split / label
+            if not folder.is_dir():
+                raise ValueError(
+                    f"{folder} is missing: every split needs pos/ and neg/"
+                )
+            if next(folder.glob("*.txt"), None) is None:
+                raise ValueError(
+                    f"{folder} has no .txt reviews: both labels are needed"
+                )
+
+
+def read_reviews(directory, seed, validation_split=None):
+    """The reviews of `directory` as (texts, labels) arrays: one pair, or two
+    (kept and held out) with `validation_split`, shuffled by `seed`.
+
+    `class_names` skips `train/unsup` without deleting anything.
+    """
+    tf = backend.import_tensorflow()
+    import keras
+
+    # Its shuffle depends on TensorFlow's global seed too: fix that as well.
+    tf.random.set_seed(seed)
+    datasets = keras.utils.text_dataset_from_directory(
+        directory,
+        class_names=list(CLASS_NAMES),
+        batch_size=None,
+        validation_split=validation_split,
+        subset="both" if validation_split else None,
+        seed=seed,
+        verbose=False,
+    )
+    return [to_arrays(d) for d in (datasets if validation_split else [datasets])]
+
+
+def to_arrays(dataset):
+    texts, labels = [], []
+    for text_batch, label_batch in dataset.batch(4096).as_numpy_iterator():
+        texts.extend(text_batch)
+        labels.extend(label_batch)
+    return np.array(texts, dtype=object), np.array(labels, dtype="int32")
+
+
+def split_tail(split, fraction):
+    """Hold out the last `fraction` of a split, as Keras's validation_split does."""
+    texts, labels = split
+    count = int(fraction * len(texts))
+    if not 0 < count < len(texts):
+        raise ValueError(
+            f"--validation-split {fraction} of {len(texts)} reviews leaves a split empty"
+        )
+    keep = len(texts) - count
+    return (texts[:keep], labels[:keep]), (texts[keep:], labels[keep:])
+
+
+def clean_reviews(texts, labels):
+    """Replace invalid UTF-8 and drop empty reviews.
+
+    Returns the kept texts and labels, and how many were empty and invalid.
+    """
+    kept, kept_labels, invalid, empty = [], [], 0, 0
+    for text, label in zip(texts, labels):
+        decoded, valid = decode_utf8(text)
+        if not valid:
+            text = decoded.encode("utf-8")
+            invalid += 1
+        if not has_content(decoded):
+            empty += 1
+            continue
+        kept.append(text)
+        kept_labels.append(label)
+    counts = {"empty_skipped": empty, "invalid_utf8_replaced": invalid}
+    return np.array(kept, dtype=object), np.array(kept_labels, dtype="int32"), counts
+
+
+def decode_utf8(raw):
+    """`raw` as text, invalid UTF-8 replaced by U+FFFD, and whether it was valid."""
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), False
+
+
+def has_content(text):
+    """Whether `text` has a character the tokenizer keeps: not only spaces and
+    control or format characters (which would leave a review with no tokens)."""
+    return any(unicodedata.category(char)[0] not in "CZ" for char in text)
+
+
+def balanced_subset(texts, labels, limit):
+    """The first `limit` reviews (already shuffled by seed), half per label."""
+    limit = max(limit, 2)
+    keep = np.zeros(len(labels), dtype=bool)
+    for index, label in enumerate(np.unique(labels)):
+        positions = np.flatnonzero(labels == label)
+        keep[positions[: limit // 2 + (index < limit % 2)]] = True
+    return texts[keep], labels[keep]
+
+
+def load_splits(config, say):
+    """Train, validation and test (texts, labels), and what was read: the
+    folder, the archive's checksum, and per split the reviews kept (after
+    `--max-samples`) and those skipped or repaired."""
+    root, digest = download.imdb_folder(config, say)
+    check_dataset_dir(root, need_test=not config.holdout_test)
+    if config.holdout_test:
+        rest, test = read_reviews(root / "train", config.seed, config.holdout_test)
+        train, validation = split_tail(rest, config.validation_split)
+    else:
+        train, validation = read_reviews(
+            root / "train", config.seed, config.validation_split
+        )
+        (test,) = read_reviews(root / "test", config.seed)
+    splits = {"train": train, "validation": validation, "test": test}
+    record = {"directory": str(root), "archive_sha256": digest}
+    for name, (texts, labels) in splits.items():
+        texts, labels, counts = clean_reviews(texts, labels)
+        if config.max_samples:
+            share = {"train": 1 - config.validation_split, "test": 1}
+            limit = round(config.max_samples * share.get(name, config.validation_split))
+            texts, labels = balanced_subset(texts, labels, limit)
+        if len(set(labels.tolist())) < 2:
+            raise ValueError(
+                f"the {name} split needs reviews of both labels, found {len(labels)}"
+            )
+        splits[name] = (texts, labels)
+        record[name] = {"reviews": len(labels), **counts}
+    return splits, record

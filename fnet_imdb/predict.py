@@ -1,0 +1,126 @@
+"""The `predict` command: classify new text with the models of a finished run."""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from fnet_imdb import MASK_WARNING, MODEL_KINDS, backend, preprocessing
+from fnet_imdb.batches import bucket_length
+from fnet_imdb.cli import Parser
+from fnet_imdb.imdb import decode_utf8, has_content
+
+
+def predict_parser():
+    parser = Parser(
+        allow_abbrev=False,
+        prog="fnet_classification.py predict",
+        description="Classify reviews with the models of a finished run "
+        "(needs TensorFlow and tensorflow-text for the tokenizer).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "texts", nargs="*", metavar="TEXT", help="reviews (default: stdin lines)"
+    )
+    parser.add_argument(
+        "--run-dir", default="runs/latest", help="a training run's output folder"
+    )
+    parser.add_argument("--model", default="all", choices=[*MODEL_KINDS, "all"])
+    parser.add_argument("--json", action="store_true", help="one JSON object per input")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
+    return parser
+
+
+def load_run(run_dir, model="all"):
+    """The run's results, vocabulary and models; one clear error if any is missing.
+
+    An interrupted run (results.json with "complete": false) serves the models it
+    finished.
+    """
+    run_dir = Path(run_dir)
+    try:
+        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        vocabulary = (run_dir / "vocab.txt").read_text(encoding="utf-8")
+        trained = results["models"]
+        if "max_seq_len" not in results["config"]:
+            raise KeyError("config.max_seq_len")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{run_dir} is not a training run's output folder ({error}); train first "
+            f"with: python fnet_classification.py --output-dir {run_dir}"
+        ) from error
+    kinds = list(trained) if model == "all" else [model]
+    missing = [k for k in kinds if not (run_dir / f"{k}.keras").is_file()]
+    if missing or not kinds:
+        raise ValueError(f"{run_dir} has no trained {', '.join(missing) or 'model'}")
+    import keras
+    import keras_hub  # noqa: F401  (registers the layers the saved models use)
+
+    models = {k: keras.saving.load_model(run_dir / f"{k}.keras") for k in kinds}
+    # One token per line; splitlines() would also split on U+2028 inside a token.
+    return results, vocabulary.split("\n")[:-1], models
+
+
+def classify(texts, results, vocabulary, models):
+    """Probability of "positive" per model for each text; None for empty text.
+
+    Reviews go through the training run's own preprocessing, padded to its
+    sequence length, or to their bucket's length if it was trained with bucketing.
+    """
+    config = results["config"]
+    rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
+    filled = [row for row in rows if has_content(row["text"])]
+    if not filled:
+        return rows
+    texts = [row["text"].encode("utf-8") for row in filled]
+    token_ids = preprocessing.token_ids(texts, vocabulary, config["max_seq_len"])
+    lengths = np.count_nonzero(token_ids, axis=1)
+    widths = np.full(len(filled), config["max_seq_len"])
+    if config.get("bucket_by_length"):
+        widths = [bucket_length(max(n, 1), config["max_seq_len"]) for n in lengths]
+    for row, length in zip(filled, lengths):
+        row["tokens"], row["probabilities"] = int(length), {}
+    for width in set(widths):
+        group = np.flatnonzero(np.equal(widths, width))
+        for kind, model in models.items():
+            scores = model.predict(token_ids[group, :width], verbose=0)[:, 0]
+            for index, score in zip(group, scores):
+                filled[index]["probabilities"][kind] = float(score)
+    return rows
+
+
+def predict_main(argv):
+    """Classify TEXT arguments, or lines of stdin, and print one line each."""
+    args = predict_parser().parse_args(argv)
+    backend.choose_backend()
+    warnings.filterwarnings("ignore", message=MASK_WARNING)
+    # Invalid UTF-8 in arguments arrives as surrogates: replace it, as on stdin.
+    decoded = [decode_utf8(t.encode("utf-8", "surrogateescape")) for t in args.texts]
+    texts, where = [text for text, _ in decoded], "in TEXT"
+    valid = all(ok for _, ok in decoded)
+    if not texts:
+        text, valid = decode_utf8(sys.stdin.buffer.read())
+        texts, where = text.splitlines(), "on stdin"
+    if not valid:
+        print(f"warning: invalid UTF-8 {where} was replaced by U+FFFD", file=sys.stderr)
+    if not texts:
+        raise ValueError("no text to classify: give TEXT arguments or lines on stdin")
+    results, vocabulary, models = load_run(args.run_dir, args.model)
+    rows = classify(texts, results, vocabulary, models)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        elif row["probabilities"] is None:
+            print(f"(empty input: no prediction)\t{row['text']!r}")
+        else:
+            cells = [
+                f"{k}: {'positive' if p >= 0.5 else 'negative'} ({p:.3f})"
+                for k, p in row["probabilities"].items()
+            ]
+            print("  ".join(cells) + f"\t{row['text'][:80]}")
+    return rows

@@ -1,0 +1,127 @@
+"""Tests for `fnet_imdb.backend`: the user's backend first, and GPU hints."""
+
+import json
+import os
+
+import keras
+import pytest
+
+from fnet_imdb import backend
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """An empty `KERAS_HOME` and no `KERAS_BACKEND`; returns keras.json's path."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    return tmp_path / "keras.json"
+
+
+def test_configured_backend_env_first(keras_home, monkeypatch):
+    """`KERAS_BACKEND` wins over keras.json."""
+    keras_home.write_text(json.dumps({"backend": "jax"}))
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    assert backend.configured_backend() == "torch"
+
+
+def test_configured_backend_keras_json(keras_home):
+    """Without `KERAS_BACKEND`, keras.json's "backend" is the choice."""
+    keras_home.write_text(json.dumps({"floatx": "float32", "backend": "jax"}))
+    assert backend.configured_backend() == "jax"
+
+
+def test_configured_backend_keras_json_tensorflow_is_no_choice(keras_home):
+    """Keras writes "tensorflow" into a new keras.json: it is no choice."""
+    keras_home.write_text(json.dumps({"backend": "tensorflow"}))
+    assert backend.configured_backend() is None
+
+
+def test_configured_backend_empty_env_reads_keras_json(keras_home, monkeypatch):
+    """An empty `KERAS_BACKEND` counts as unset."""
+    keras_home.write_text(json.dumps({"backend": "jax"}))
+    monkeypatch.setenv("KERAS_BACKEND", "")
+    assert backend.configured_backend() == "jax"
+
+
+@pytest.mark.parametrize(
+    "text", [None, "{not json", "[1, 2]", json.dumps({"floatx": "float32"})]
+)
+def test_configured_backend_none(keras_home, text):
+    """No keras.json, bad JSON, or no "backend" in it: no choice."""
+    if text is not None:
+        keras_home.write_text(text)
+    assert backend.configured_backend() is None
+
+
+def test_choose_backend_keeps_keras_json(keras_home, monkeypatch):
+    """A backend chosen in keras.json is kept: `KERAS_BACKEND` stays unset."""
+    keras_home.write_text(json.dumps({"backend": "jax"}))
+    imported = []
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: imported.append(1))
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    assert backend.choose_backend() == "jax"
+    assert "KERAS_BACKEND" not in os.environ
+    assert imported == []
+
+
+def test_choose_backend_keras_json_tensorflow_on_cpu(keras_home, monkeypatch):
+    """keras.json's tensorflow (Keras's own default) on a CPU stays tensorflow."""
+    keras_home.write_text(json.dumps({"backend": "tensorflow"}))
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: None)
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
+    assert backend.choose_backend() == "tensorflow"
+    assert os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
+
+
+def test_choose_backend_keeps_env(keras_home, monkeypatch):
+    """A backend set in `KERAS_BACKEND` is kept as it is."""
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    assert backend.choose_backend() == "torch"
+    assert os.environ["KERAS_BACKEND"] == "torch"
+
+
+def test_choose_backend_default_without_gpu(keras_home, monkeypatch):
+    """No choice and no GPU: TensorFlow, set in `KERAS_BACKEND`."""
+    imported = []
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: imported.append(1))
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
+    assert backend.choose_backend() == "tensorflow"
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"
+    assert imported == [1]
+
+
+def test_choose_backend_jax_where_it_lists_a_gpu(keras_home, monkeypatch):
+    """No choice, a GPU, a CUDA JAX that lists it: JAX."""
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    monkeypatch.setattr(backend, "installed", lambda prefix: prefix == "jax-cuda")
+    monkeypatch.setattr(backend, "jax_lists_a_gpu", lambda: True)
+    assert backend.choose_backend() == "jax"
+    assert os.environ["KERAS_BACKEND"] == "jax"
+
+
+def test_unused_gpu_warning_without_gpu():
+    """No GPU, no warning."""
+    assert backend.unused_gpu_warning("jax", "cpu", gpu_present=False) is None
+
+
+def test_unused_gpu_warning_gpu_in_use():
+    """A GPU that trains needs no warning."""
+    assert backend.unused_gpu_warning("jax", "gpu", gpu_present=True) is None
+
+
+def test_unused_gpu_warning_idle_gpu():
+    """An idle GPU gets one line naming the backend and what to install."""
+    warning = backend.unused_gpu_warning("jax", "cpu", gpu_present=True)
+    assert "\n" not in warning
+    assert "jax backend" in warning
+    assert "requirements-cuda.txt" in warning
+    other = backend.unused_gpu_warning("tensorflow", "cpu", gpu_present=True)
+    assert "tensorflow backend" in other and "tensorflow[and-cuda]" in other
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX distributes")
+def test_distribute_over_devices_needs_jax():
+    """Data parallelism on another backend fails with one clear error."""
+    with pytest.raises(ValueError, match="needs the JAX backend"):
+        backend.distribute_over_devices()

@@ -1,0 +1,266 @@
+"""Tests of scripts/tutobook.py on small synthetic tutobooks."""
+
+import base64
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "tutobook.py"
+spec = importlib.util.spec_from_file_location("tutobook", SCRIPT)
+tutobook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tutobook)
+
+HEADER = '''"""
+Title: A tiny example
+Author: [Someone](https://example.com/)
+Date created: 2024/01/02
+Last modified: 2024/03/04
+Description: Shows every kind of cell.
+Accelerator: GPU
+"""
+'''
+
+BODY = '''
+"""
+## Setup
+
+Some prose.
+"""
+
+"""shell
+pip install -q numpy
+echo done
+"""
+
+
+# A comment.
+import os
+
+
+def double(value):
+    """Return twice the value."""
+    return 2 * value
+
+"""
+## Use it
+"""
+"""
+Two prose blocks in a row make no empty code cell.
+"""
+
+print(double(21))
+
+if __name__ == "__main__":
+    print("main")
+'''
+
+SAMPLE = HEADER + BODY
+
+# A 1x1 transparent PNG.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def problems_with(replacement_pairs, text=SAMPLE):
+    """Return check()'s problems after replacing each old string by its new one."""
+    for old, new in replacement_pairs:
+        assert old in text
+        text = text.replace(old, new)
+    return tutobook.check(text)
+
+
+def test_parse_reads_header_and_cells():
+    header, cells = tutobook.parse(SAMPLE)
+    assert header["Title"] == "A tiny example"
+    assert header["Author"] == "[Someone](https://example.com/)"
+    assert list(header)[-1] == "Accelerator"
+    assert [kind for kind, _ in cells] == [
+        "markdown",
+        "shell",
+        "code",
+        "markdown",
+        "markdown",
+        "code",
+    ]
+    assert cells[0][1] == "## Setup\n\nSome prose."
+    assert cells[1][1] == "pip install -q numpy\necho done"
+    assert cells[2][1].startswith("# A comment.\nimport os")
+    assert cells[2][1].endswith("return 2 * value")
+    assert cells[5][1].startswith("print(double(21))")
+    assert cells[5][1].endswith('    print("main")')
+
+
+def test_a_clean_tutobook_has_no_problems():
+    assert tutobook.check(SAMPLE) == []
+    assert tutobook.check(SAMPLE.replace("Author:", "Authors:")) == []
+
+
+def test_check_catches_trailing_whitespace():
+    problems = problems_with([("import os\n", "import os \n")])
+    assert problems == ["line 23: trailing whitespace"]
+
+
+def test_check_catches_description_rules():
+    long_text = "Shows " + "very " * 20 + "much."
+    assert "characters" in problems_with([("Shows every kind of cell.", long_text)])[0]
+    for bad in ("shows every kind of cell.", "Shows every kind of cell"):
+        problems = problems_with([("Shows every kind of cell.", bad)])
+        assert problems == [
+            "Description must start with a capital and end with a period"
+        ]
+
+
+def test_check_catches_a_wrong_accelerator():
+    problems = problems_with([("Accelerator: GPU", "Accelerator: CPU")])
+    assert problems == ["Accelerator must be one of GPU, TPU, None"]
+
+
+def test_check_catches_header_key_order():
+    swapped = [
+        ("Date created: 2024/01/02\n", "Last modified: 2024/03/04\n"),
+        ("Last modified: 2024/03/04\nD", "Date created: 2024/01/02\nD"),
+    ]
+    problems = problems_with(swapped)
+    assert len(problems) == 1 and problems[0].startswith("header keys")
+    problems = problems_with([("Accelerator: GPU\n", "")])
+    assert len(problems) == 2 and problems[0].startswith("header keys")
+
+
+def test_check_catches_prose_not_at_column_0():
+    indented = '\nif True:\n    """\n    ## Hidden heading\n    """\n    x = 1\n'
+    assert tutobook.check(SAMPLE + indented) == ["line 43: prose block not at column 0"]
+    inline = '\n"""## A heading on the opening line\n"""\n'
+    assert tutobook.check(SAMPLE + inline) == [
+        'line 42: prose must open and close on """ lines'
+    ]
+
+
+def test_check_allows_docstrings_that_open_on_their_own_line():
+    docstring = '\n\ndef f():\n    """\n    Docstring.\n    """\n'
+    assert tutobook.check(SAMPLE + docstring) == []
+
+
+def test_check_catches_too_much_code():
+    code_lines = tutobook.count_code_lines(SAMPLE)
+    extra = "x = 1\n" * (301 - code_lines)
+    assert tutobook.check(SAMPLE + extra) == ["301 lines of code (max 300)"]
+    assert tutobook.check(SAMPLE + extra[6:]) == []
+
+
+def test_code_line_count_skips_blanks_comments_and_prose():
+    # import, def, docstring, return, print, if, print: 7 lines.
+    assert tutobook.count_code_lines(SAMPLE) == 7
+    more = '\n# comment\n\n    # indented comment\n"""\nprose = 1\n"""\ny = 2\n'
+    assert tutobook.count_code_lines(SAMPLE + more) == 8
+
+
+def test_a_syntax_error_is_a_problem():
+    assert tutobook.check(SAMPLE + "def broken(:\n")[0].startswith("cannot parse")
+
+
+def test_notebook_has_cells_metadata_and_validates():
+    notebook = tutobook.to_notebook(SAMPLE, "tiny")
+    nbformat.validate(notebook)
+    assert notebook.nbformat == 4
+    types = [cell.cell_type for cell in notebook.cells]
+    assert types == ["markdown", "markdown", "code", "code", "markdown"] + [
+        "markdown",
+        "code",
+    ]
+    assert notebook.cells[0].source.startswith("# A tiny example\n\n**Author:** ")
+    assert "**Description:** Shows every kind of cell." in notebook.cells[0].source
+    assert "Accelerator" not in notebook.cells[0].source
+    assert notebook.cells[2].source == "!pip install -q numpy\n!echo done"
+    assert [cell.id for cell in notebook.cells] == [f"cell-{n}" for n in range(7)]
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert notebook.metadata["colab"] == {
+        "name": "tiny.ipynb",
+        "provenance": [],
+        "toc_visible": True,
+    }
+    assert notebook.metadata["accelerator"] == "GPU"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert notebook.metadata["language_info"] == {"name": "python"}
+    no_gpu = tutobook.to_notebook(SAMPLE.replace("GPU", "None"))
+    assert "accelerator" not in no_gpu.metadata
+
+
+def test_notebook_text_is_deterministic(tmp_path):
+    first = tutobook.notebook_text(tutobook.to_notebook(SAMPLE, "tiny"))
+    second = tutobook.notebook_text(tutobook.to_notebook(SAMPLE, "tiny"))
+    assert first == second and first.endswith("}\n")
+    nbformat.write(tutobook.to_notebook(SAMPLE, "tiny"), tmp_path / "tiny.ipynb")
+    assert (tmp_path / "tiny.ipynb").read_text() == first
+
+
+def test_markdown_has_fences_and_outputs():
+    outputs = {6: ("42\nmain", ["tiny_6_1.png"])}
+    page = tutobook.to_markdown(SAMPLE, outputs, "tiny")
+    assert page.startswith("# A tiny example\n\n**Author:** [Someone]")
+    assert "<!-- generated from tiny.py sha256:" in page
+    assert "## Setup\n\nSome prose.\n\n```shell\npip install -q numpy\n" in page
+    assert "```python\n# A comment.\nimport os\n" in page
+    assert (
+        '    print("main")\n```\n\n```\n42\nmain\n```\n\n'
+        "![tiny_6_1.png](tiny_6_1.png)\n"
+    ) in page
+    assert page.endswith("\n") and not page.endswith("\n\n")
+    assert "```\n42" not in tutobook.to_markdown(SAMPLE)
+
+
+def test_collect_outputs_writes_images_and_cleans_text(tmp_path):
+    notebook = tutobook.to_notebook(SAMPLE, "tiny")
+    notebook.cells[6].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1/2 \x1b[1m..\r2/2 ok\n"),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/png": base64.b64encode(PNG).decode(), "text/plain": "<Fig>"},
+        ),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "7"}),
+    ]
+    outputs = tutobook.collect_outputs(notebook, tmp_path, "tiny")
+    assert outputs == {6: ("2/2 ok\n7", ["tiny_6_1.png"])}
+    assert (tmp_path / "tiny_6_1.png").read_bytes() == PNG
+
+
+def test_cli_writes_files_and_check_finds_staleness(tmp_path, capsys):
+    script = tmp_path / "tiny.py"
+    script.write_text(SAMPLE)
+    assert tutobook.main([str(script), "--check"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "tiny.ipynb is missing or stale",
+        "tiny.md is missing or stale",
+    ]
+    assert tutobook.main([str(script)]) == 0
+    assert nbformat.read(tmp_path / "tiny.ipynb", as_version=4).cells
+    assert tutobook.main([str(script), "--check"]) == 0
+    assert capsys.readouterr().out == ""
+    script.write_text(SAMPLE.replace("Some prose.", "Some prose. "))
+    assert tutobook.main([str(script), "--check"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "tiny.py: line 13: trailing whitespace",
+        "tiny.ipynb is missing or stale",
+        "tiny.md is missing or stale",
+    ]
+
+
+def test_execute_notebook_runs_in_workdir_with_env(tmp_path):
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("nbclient")
+    source = HEADER + (
+        '\nimport os\n\nprint(1)\n\n"""\nProse.\n"""\n\n'
+        'print(os.environ["TUTOBOOK_TEST"], os.path.basename(os.getcwd()))\n'
+    )
+    (tmp_path / "work").mkdir()
+    notebook = tutobook.to_notebook(source, "tiny")
+    executed = tutobook.execute_notebook(
+        notebook, tmp_path / "work", timeout=60, env={"TUTOBOOK_TEST": "hello"}
+    )
+    assert notebook.cells[1].outputs == []  # The input is left as it was.
+    outputs = tutobook.collect_outputs(executed, tmp_path, "tiny")
+    assert outputs == {1: ("1", []), 3: ("hello work", [])}

@@ -1,0 +1,90 @@
+"""The WordPiece vocabulary: train split only, reserved tokens, and our learner
+against keras-hub's, token for token."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fnet_classification as fc
+from fnet_imdb import vocabulary as word_pieces
+from fnet_imdb.cache import Cache
+
+
+def load(config):
+    return fc.load_imdb(config, say=print)
+
+
+def learn(texts, config):
+    return word_pieces.learn_vocabulary(
+        texts, config.vocab_size, fc.RESERVED_TOKENS, config.vocab_trainer
+    )
+
+
+def test_vocabulary_reserved_tokens_first_and_train_only(tiny_imdb_copy, tiny_config):
+    for split, word in (("train", "qwertyish"), ("test", "zyzzyva")):
+        for path in (tiny_imdb_copy / split).glob("*/*.txt"):
+            text = path.read_text(encoding="utf-8")
+            path.write_text(f"{text} {word}", encoding="utf-8")
+    config = dataclasses.replace(
+        tiny_config, data_dir=str(tiny_imdb_copy), vocab_size=1000
+    )
+    splits, _ = load(config)
+    vocabulary, status = fc.learn_vocabulary(
+        splits["train"][0], config, Cache(config.cache_dir)
+    )
+    assert status == "computed"
+    assert vocabulary[:2] == ["[PAD]", "[UNK]"]
+    assert "[PAD]" not in vocabulary[2:] and "[UNK]" not in vocabulary[2:]
+    # The fixture has fewer distinct pieces than asked: never assume the size.
+    assert 100 < len(vocabulary) < config.vocab_size
+    assert len(set(vocabulary)) == len(vocabulary)
+    assert "qwertyish" in vocabulary
+    assert "zyzzyva" not in vocabulary
+
+
+def test_cache_key_names_the_learner(tiny_config, monkeypatch):
+    """Defect: another learner, or a fixed one, was served the old vocabulary."""
+    splits, _ = load(tiny_config)
+    texts, cache = splits["train"][0], Cache(tiny_config.cache_dir)
+    assert fc.learn_vocabulary(texts, tiny_config, cache)[1] == "computed"
+    assert fc.learn_vocabulary(texts, tiny_config, cache)[1] == "reused"
+    keras_learner = dataclasses.replace(tiny_config, vocab_trainer="keras")
+    assert fc.learn_vocabulary(texts, keras_learner, cache)[1] == "computed"
+    monkeypatch.setattr(word_pieces, "LEARNER_VERSION", word_pieces.LEARNER_VERSION + 1)
+    assert fc.learn_vocabulary(texts, tiny_config, cache)[1] == "computed"
+
+
+@pytest.mark.parametrize("vocab_size", [60, 300, 15000])
+def test_fast_vocabulary_is_identical_to_keras_hub(tiny_config, vocab_size):
+    splits, _ = load(tiny_config)
+    texts = list(splits["train"][0]) + [
+        "Ça, c'est très naïve — 素晴らしい映画！ ###tags, 1,234.5".encode(),
+        b"aaaa aaab aabb abbb bbbb ##ab ab## a#b",
+    ]
+    texts = np.array(texts, dtype=object)
+    fast, reference = (
+        learn(texts, dataclasses.replace(tiny_config, **settings))
+        for settings in (
+            {"vocab_size": vocab_size, "vocab_trainer": "fast"},
+            {"vocab_size": vocab_size, "vocab_trainer": "keras"},
+        )
+    )
+    assert fast == reference
+    assert len(fast) > 50
+
+
+@pytest.mark.slow
+def test_fast_vocabulary_is_identical_on_real_reviews(tmp_path):
+    """20,000 real training reviews, the recipe's settings (about 2 minutes)."""
+    archive = Path(__file__).parents[2] / "shared/imdb/aclImdb_train.tar.gz"
+    if not archive.exists():
+        pytest.skip("needs ../shared/imdb/aclImdb_train.tar.gz")
+    config, _ = fc.parse_args(["--archive", str(archive), "--holdout-test", "0.2"])
+    config = dataclasses.replace(config, download_dir=str(tmp_path))
+    splits, _ = load(config)
+    texts = splits["train"][0]
+    fast = learn(texts, config)
+    reference = learn(texts, dataclasses.replace(config, vocab_trainer="keras"))
+    assert fast == reference and len(fast) > 10000
