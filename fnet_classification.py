@@ -39,6 +39,7 @@ fastest in our measurements: JAX where it lists a GPU, TensorFlow on a CPU.
 """
 
 import dataclasses
+import functools
 import sys
 import time
 import warnings
@@ -54,114 +55,54 @@ import keras_hub
 import numpy as np
 
 from fnet_imdb import batches, imdb, layers, prepared, preprocessing, results
-from fnet_imdb import plots, progress, vocabulary as word_pieces
-from fnet_imdb.cache import Cache, atomic_path, write_text
+from fnet_imdb import progress, vocabulary as word_pieces
+from fnet_imdb.cache import Cache
 from fnet_imdb.predict import predict_main
 
 """
 All the recipe's hyperparameters live in one `Config`. The command line is
 generated from it, so `--batch-size 32` overrides `batch_size` and nothing else
-changes a default. The settings marked `data=True` decide the prepared data.
+changes a default (`--help` explains each flag). The settings made with
+`data_option` decide the prepared data.
 """
+
+option, data_option = cli.option, functools.partial(cli.option, data=True)
 
 
 @dataclasses.dataclass
 class Config:
-    data_dir: Optional[str] = cli.option(
-        None,
-        str,
-        "an extracted folder in the aclImdb layout (train/, test/)",
-        data=True,
-    )
-    archive: Optional[str] = cli.option(
-        None,
-        str,
-        "a local copy of aclImdb_v1.tar.gz, used instead of downloading",
-        data=True,
-    )
-    data_url: str = cli.option(
-        download.IMDB_URL, str, "where to download from", metavar="URL", data=True
-    )
-    sha256: str = cli.option(
-        download.IMDB_SHA256,
-        cli.sha256_hex,
-        "expected SHA-256 of the download",
-        data=True,
-    )
-    download_dir: str = cli.option("data", str, "where downloads are kept", data=True)
-    prepared: Optional[str] = cli.option(
-        None, str, "train from a folder written by the prepare command (no TensorFlow)"
-    )
-    output_dir: str = cli.option("runs/latest", str, "where results are written")
-    models: tuple = cli.option(
-        MODEL_KINDS, cli.listed(cli.model_name), "comma-separated models to train"
-    )
-    epochs: int = cli.option(3, cli.positive_int, "training epochs")
-    batch_size: int = cli.option(64, cli.positive_int, "batch size")
-    max_seq_len: int = cli.option(512, cli.positive_int, "tokens per review", data=True)
-    vocab_size: int = cli.option(15000, cli.positive_int, "WordPiece size", data=True)
-    vocab_trainer: str = cli.option(
-        "fast",
-        cli.choice("fast", "keras"),
-        "fast (identical result, sooner) or keras (compute_word_piece_vocabulary)",
-        data=True,
-    )
-    fourier: str = cli.option(
-        "auto",
-        cli.choice("auto", "fast", "keras"),
-        "FNet's Fourier mixing: fast (same math from half the spectrum), keras "
-        "(FNetEncoder's own), or auto: fast on a CPU, keras on a GPU",
-    )
-    embed_dim: int = cli.option(128, cli.positive_int, "embedding size")
-    intermediate_dim: int = cli.option(512, cli.positive_int, "feed-forward size")
-    num_heads: int = cli.option(2, cli.positive_int, "Transformer heads")
-    num_layers: int = cli.option(3, cli.positive_int, "encoder layers")
-    dropout: float = cli.option(0.1, cli.fraction, "dropout before output")
-    learning_rate: float = cli.option(1e-3, cli.positive_float, "Adam rate")
-    validation_split: float = cli.option(
-        0.2, cli.open_fraction, "share of train/ held out for validation", data=True
-    )
-    holdout_test: float = cli.option(
-        0.0,
-        cli.fraction,
-        "carve a stand-in test split of this share from train/ (for data without "
-        "test/); reported as stand-in, never as IMDb test accuracy",
-        data=True,
-    )
-    max_samples: Optional[int] = cli.option(
-        None,
-        cli.sample_count,
-        "quick runs: N reviews from train/ (then split) and N from test/, balanced",
-        data=True,
-    )
-    seed: int = cli.option(
-        42,
-        cli.seed_value,
-        "seed for the split (and training, unless --seeds)",
-        data=True,
-    )
-    seeds: Optional[tuple] = cli.option(
-        None,
-        cli.listed(cli.seed_value),
-        "train each model once per seed (init, shuffle)",
-    )
-    keep_best: bool = cli.option(
-        False, bool, "opt-in: keep the weights of the epoch with the lowest val_loss"
-    )
-    bucket_by_length: bool = cli.option(
-        False, bool, "opt-in: batch reviews of similar length, padded to 64/128/256/512"
-    )
-    mixed_precision: bool = cli.option(
-        False, bool, "opt-in: compute in bfloat16, keep float32 weights"
-    )
-    data_parallel: bool = cli.option(
-        False, bool, "split each batch over all local devices (JAX backend)"
-    )
-    cache_dir: str = cli.option("data/cache", str, "vocabulary/token cache", data=True)
-    no_cache: bool = cli.option(
-        False, bool, "recompute instead of using the cache", data=True
-    )
-    quiet: bool = cli.option(False, bool, "print only errors and the final table")
+    data_dir: Optional[str] = data_option(None, str)
+    archive: Optional[str] = data_option(None, str)
+    data_url: str = data_option(download.IMDB_URL, str)
+    sha256: str = data_option(download.IMDB_SHA256, cli.sha256_hex)
+    download_dir: str = data_option("data", str)
+    prepared: Optional[str] = option(None, str)
+    output_dir: str = option("runs/latest", str)
+    models: tuple = option(MODEL_KINDS, cli.listed(cli.model_name))
+    epochs: int = option(3, cli.positive_int)
+    batch_size: int = option(64, cli.positive_int)
+    max_seq_len: int = data_option(512, cli.positive_int)
+    vocab_size: int = data_option(15000, cli.positive_int)
+    vocab_trainer: str = data_option("fast", cli.choice("fast", "keras"))
+    fourier: str = option("auto", cli.choice("auto", "fast", "keras"))
+    embed_dim: int = option(128, cli.positive_int)
+    intermediate_dim: int = option(512, cli.positive_int)
+    num_heads: int = option(2, cli.positive_int)
+    num_layers: int = option(3, cli.positive_int)
+    dropout: float = option(0.1, cli.fraction)
+    learning_rate: float = option(1e-3, cli.positive_float)
+    validation_split: float = data_option(0.2, cli.open_fraction)
+    holdout_test: float = data_option(0.0, cli.fraction)
+    max_samples: Optional[int] = data_option(None, cli.sample_count)
+    seed: int = data_option(42, cli.seed_value)
+    seeds: Optional[tuple] = option(None, cli.listed(cli.seed_value))
+    keep_best: bool = option(False, bool)
+    bucket_by_length: bool = option(False, bool)
+    mixed_precision: bool = option(False, bool)
+    data_parallel: bool = option(False, bool)
+    cache_dir: str = data_option("data/cache", str)
+    no_cache: bool = data_option(False, bool)
+    quiet: bool = option(False, bool)
 
 
 RESERVED_TOKENS = ["[PAD]", "[UNK]"]
@@ -204,22 +145,14 @@ by their inputs, the learner and the library versions.
 
 
 def learn_vocabulary(train_texts, config, cache):
-    inputs = [train_texts, config.vocab_size, RESERVED_TOKENS, config.vocab_trainer]
-    inputs.append(word_pieces.LEARNER_VERSION)
-    arrays, status = cache.get(
-        "vocab",
-        inputs,
-        lambda: {
-            "tokens": np.array(
-                word_pieces.learn_vocabulary(
-                    train_texts,
-                    config.vocab_size,
-                    RESERVED_TOKENS,
-                    config.vocab_trainer,
-                )
-            )
-        },
-    )
+    settings = [config.vocab_size, RESERVED_TOKENS, config.vocab_trainer]
+
+    def learn():
+        tokens = word_pieces.learn_vocabulary(train_texts, *settings)
+        return {"tokens": np.array(tokens)}
+
+    inputs = [train_texts, *settings, word_pieces.LEARNER_VERSION]
+    arrays, status = cache.get("vocab", inputs, learn)
     return arrays["tokens"].tolist(), status
 
 
@@ -404,7 +337,8 @@ FNet's last epoch swings by points from seed to seed, so one run per model
 cannot settle the comparison: `--seeds 42,1,7` trains each model once per seed
 (the data split stays the one `--seed` chose). Opt-in `--keep-best` restores the
 weights of the epoch with the lowest validation loss, with Keras's own
-`EarlyStopping` (its patience covers every epoch, so it never stops early).
+`EarlyStopping` (its patience covers every epoch, so it never stops early); the
+run also records the last epoch's test accuracy, measured just before.
 """
 
 
@@ -415,12 +349,14 @@ def train_and_evaluate(kind, config, data, seed, devices=1):
         model.summary()
     compile_classifier(model, config)
     step_log = progress.StepLog(quiet=config.quiet)
+    test_batches = make_batches("test", data, config, seed, devices)
     callbacks = [step_log]
-    if config.keep_best:
+    if config.keep_best:  # The last epoch's test accuracy, then the restore.
+        last_epoch = progress.EvaluateAtEnd(test_batches)
         keeper = keras.callbacks.EarlyStopping(
             patience=config.epochs, restore_best_weights=True
         )
-        callbacks.append(keeper)
+        callbacks += [last_epoch, keeper]
     verbose = cli.keras_verbosity(config.quiet)
     start = time.perf_counter()
     history = model.fit(
@@ -432,7 +368,6 @@ def train_and_evaluate(kind, config, data, seed, devices=1):
         callbacks=callbacks,
     )
     train_seconds = time.perf_counter() - start
-    test_batches = make_batches("test", data, config, seed, devices)
     test_loss, test_accuracy = model.evaluate(test_batches, verbose=verbose)
     run = {
         "seed": seed,
@@ -447,6 +382,7 @@ def train_and_evaluate(kind, config, data, seed, devices=1):
     }
     if config.keep_best:
         run["kept_epoch"] = keeper.best_epoch + 1
+        run["last_epoch_test_accuracy"] = last_epoch.accuracy
     return model, run
 
 
@@ -460,9 +396,6 @@ printed and saved to `results.md` and `results.json` in the output folder, next
 to `vocab.txt` and one saved model per architecture (`fnet.keras`,
 `transformer.keras`) that loads with `keras` and `keras_hub` alone.
 """
-
-OUTPUT_FILES = ("vocab.txt", "fnet.keras", "transformer.keras", "results.json")
-OUTPUT_FILES += ("results.md", "learning_curves.png", "comparison.png")
 
 
 def parse_args(argv):
@@ -497,11 +430,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message=MASK_WARNING)  # By design (Models).
     record = results.Record(config, Path(config.output_dir), config.quiet)
     device, device_name = backend.training_device()
-    warning = backend.unused_gpu_warning(
-        keras.backend.backend(), device, backend.nvidia_gpu_present()
-    )
-    if warning:
-        print(warning, file=sys.stderr)
+    backend.warn_if_gpu_unused(keras.backend.backend(), device)
     if config.fourier == "auto":
         config = dataclasses.replace(
             config, fourier="keras" if device == "gpu" else "fast"
@@ -512,50 +441,21 @@ def main(argv=None):
         config, vocabulary, token_ids, labels, data = load_prepared(config, chosen)
     else:
         vocabulary, token_ids, labels, data = prepare_data(config, record)
-    record.results.update(config=dataclasses.asdict(config), data=data)
-    record.results["environment"] = results.environment(
-        keras.backend.backend(), device_name
-    )
-    record.results["environment"]["data_parallel_devices"] = devices
-    for name in OUTPUT_FILES:  # This run's outputs replace the previous run's.
-        (record.output_dir / name).unlink(missing_ok=True)
-    write_text(record.output_dir / "vocab.txt", "".join(f"{t}\n" for t in vocabulary))
+    environment = results.environment(keras.backend.backend(), device_name)
+    record.start(config, data, {**environment, "data_parallel_devices": devices})
+    record.save_vocabulary(vocabulary)
 
     data = {name: (token_ids[name], labels[name]) for name in prepared.SPLITS}
     for kind in config.models:
-        runs = []
         for seed in config.seeds or [config.seed]:
             with record.stage(
                 f"train {kind}" + (f" seed {seed}" if config.seeds else "")
             ):
                 model, run = train_and_evaluate(
-                    kind, config, data, seed, max(len(devices), 1)
+                    kind, config, data, seed, len(devices) or 1
                 )
-            run["to_first_step"] = run.pop("first_step_at") - record.started
-            record.results["timings"].setdefault("to_first_step", run["to_first_step"])
-            runs.append(run)
-            if len(runs) == 1:
-                with atomic_path(record.output_dir / f"{kind}.keras") as partial:
-                    (layers.as_keras_hub_fnet(model) if kind == "fnet" else model).save(
-                        partial
-                    )
-            model_record = {
-                "params": model.count_params(),
-                "saved_seed": runs[0]["seed"],
-            }
-            record.results["models"][kind] = {**model_record, "runs": runs}
-            record.results["models"][kind]["summary"] = results.summarise(runs)
-            record.write_json()
-
-    plots.save_plots(record.results, record.output_dir)
-    write_text(
-        record.output_dir / "results.md", results.results_markdown(record.results)
-    )
-    record.results["complete"] = True
-    record.write_json()
-    print(results.comparison_table(record.results))
-    record.say(f"Results written to {record.output_dir}/")
-    return record.results
+            record.add_run(kind, model, run)
+    return record.finish()
 
 
 """

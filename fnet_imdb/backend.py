@@ -94,6 +94,13 @@ def training_device():
     return "cpu", "cpu"
 
 
+def warn_if_gpu_unused(backend, device):
+    """Print `unused_gpu_warning`'s line on stderr, if there is one."""
+    warning = unused_gpu_warning(backend, device, nvidia_gpu_present())
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def unused_gpu_warning(backend, device, gpu_present):
     """One line saying that a GPU sits unused and what to install, or None."""
     if not gpu_present or device == "gpu":

@@ -17,14 +17,59 @@ class Interrupted(KeyboardInterrupt):
         self.finished = finished
 
 
-def option(default, parse, help_text, metavar=None, data=False):
-    """A `Config` field whose flag is generated from its metadata.
+def option(default, parse, data=False):
+    """A `Config` field whose flag is generated from its metadata; its help is
+    in `FLAG_HELP`.
 
     `data=True` marks the settings that decide the prepared data: the flags of
     the `prepare` command, fixed by a prepared folder.
     """
-    metadata = {"parse": parse, "help": help_text, "metavar": metavar, "data": data}
+    metadata = {"parse": parse, "data": data}
     return dataclasses.field(default=default, metadata=metadata)
+
+
+FLAG_HELP = {
+    "data_dir": "an extracted folder in the aclImdb layout (train/, test/)",
+    "archive": "a local copy of aclImdb_v1.tar.gz, used instead of downloading",
+    "data_url": "where to download from",
+    "sha256": "expected SHA-256 of the download",
+    "download_dir": "where downloads are kept",
+    "prepared": "train from a folder written by the prepare command (no TensorFlow)",
+    "output_dir": "where results are written",
+    "models": "comma-separated models to train",
+    "epochs": "training epochs",
+    "batch_size": "batch size",
+    "max_seq_len": "tokens per review",
+    "vocab_size": "WordPiece vocabulary size",
+    "vocab_trainer": "fast (identical result, sooner) or keras "
+    "(compute_word_piece_vocabulary)",
+    "fourier": "FNet's Fourier mixing: fast (same math from half the spectrum), "
+    "keras (FNetEncoder's own), or auto: fast on a CPU, keras on a GPU",
+    "embed_dim": "embedding size",
+    "intermediate_dim": "encoder feed-forward size",
+    "num_heads": "Transformer heads",
+    "num_layers": "encoder layers",
+    "dropout": "dropout before the output unit",
+    "learning_rate": "Adam's learning rate",
+    "validation_split": "share of train/ (after --holdout-test) held out for "
+    "validation",
+    "holdout_test": "carve a stand-in test split of this share from train/ (for "
+    "data without test/); reported as stand-in, never as IMDb test accuracy",
+    "max_samples": "quick runs: N reviews from train/ (split into train and "
+    "validation) and N from test/, balanced by label",
+    "seed": "seed for the split, and for training unless --seeds",
+    "seeds": "train each model once per seed (weights and shuffling; the split "
+    "stays --seed's)",
+    "keep_best": "opt-in: keep the weights of the epoch with the lowest "
+    "validation loss",
+    "bucket_by_length": "opt-in: batch reviews of similar length, padded to "
+    "64/128/256/512",
+    "mixed_precision": "opt-in: compute in bfloat16, keep float32 weights",
+    "data_parallel": "split each batch over all local devices (JAX backend)",
+    "cache_dir": "vocabulary and token cache",
+    "no_cache": "recompute instead of using the cache",
+    "quiet": "print only errors and the final table",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -120,11 +165,11 @@ def parser_from_dataclass(config_class, description, prog, fields=None, epilog=N
     )
     for field in fields or dataclasses.fields(config_class):
         flag = "--" + field.name.replace("_", "-")
-        parse, help_text = field.metadata["parse"], field.metadata["help"]
+        parse, help_text = field.metadata["parse"], FLAG_HELP[field.name]
         if parse is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
             continue
-        metavar = field.metadata["metavar"] or getattr(parse, "metavar", "PATH")
+        metavar = getattr(parse, "metavar", "PATH")
         default = field.default
         if isinstance(default, tuple):
             default = ",".join(map(str, default))

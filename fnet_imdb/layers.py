@@ -71,6 +71,8 @@ def as_keras_hub_fnet(model):
             return keras_hub.layers.FNetEncoder.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 
+    if not any(isinstance(layer, HalfSpectrumFNetEncoder) for layer in model.layers):
+        return model
     clone = keras.models.clone_model(model, clone_function=plain)
     clone.set_weights(model.get_weights())
     return clone

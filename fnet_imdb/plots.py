@@ -8,7 +8,6 @@ matplotlib.use("Agg")  # Files only: no display needed.
 import matplotlib.pyplot as plt  # noqa: E402
 
 from fnet_imdb.cache import atomic_path  # noqa: E402
-from fnet_imdb.results import test_label  # noqa: E402
 
 COLORS = {"fnet": "C0", "transformer": "C1"}
 
@@ -73,6 +72,13 @@ def comparison(results):
     if any(len(models[k]["runs"]) > 1 for k in names):
         axes[1].legend(loc="lower right")
     return figure
+
+
+def test_label(results):
+    """The test split's name and size, as the table and the plot show it."""
+    reviews = results["data"]["test"]["reviews"]
+    kind = "Stand-in test" if results["config"]["holdout_test"] else "Test"
+    return f"{kind} accuracy ({reviews:,} reviews)"
 
 
 def save_figure(figure, path):

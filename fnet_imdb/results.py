@@ -12,10 +12,14 @@ import time
 from importlib import metadata
 
 from fnet_imdb import MODEL_NAMES
-from fnet_imdb.cache import write_text
+from fnet_imdb.cache import atomic_path, write_text
+from fnet_imdb.layers import as_keras_hub_fnet
+from fnet_imdb.plots import save_plots, test_label
 from fnet_imdb.cli import Interrupted
 
 SUMMARISED = ("train_seconds", "val_accuracy", "test_accuracy")
+OUTPUT_FILES = ("vocab.txt", "fnet.keras", "transformer.keras", "results.json")
+OUTPUT_FILES += ("results.md", "learning_curves.png", "comparison.png")
 
 
 class Record:
@@ -54,8 +58,41 @@ class Record:
         self.finished.append(name)
         self.say(f"== {name} done in {seconds:.1f} s")
 
-    def seconds_since_start(self):
-        return time.perf_counter() - self.started
+    def start(self, config, data, environment):
+        """Record what this run trains on and where; its outputs replace all
+        of the previous run's."""
+        self.results.update(config=dataclasses.asdict(config), data=data)
+        self.results["environment"] = environment
+        for name in OUTPUT_FILES:
+            (self.output_dir / name).unlink(missing_ok=True)
+
+    def save_vocabulary(self, vocabulary):
+        write_text(self.output_dir / "vocab.txt", "".join(f"{t}\n" for t in vocabulary))
+
+    def add_run(self, kind, model, run):
+        """Record one model's run (one seed) and its models' spread; the first
+        run of each model is saved, with plain keras-hub layers."""
+        run["to_first_step"] = run.pop("first_step_at") - self.started
+        self.results["timings"].setdefault("to_first_step", run["to_first_step"])
+        entry = self.results["models"].setdefault(kind, {"runs": []})
+        if not entry["runs"]:
+            with atomic_path(self.output_dir / f"{kind}.keras") as partial:
+                as_keras_hub_fnet(model).save(partial)
+            entry.update(params=model.count_params(), saved_seed=run["seed"])
+        entry["runs"].append(run)
+        entry["summary"] = summarise(entry["runs"])
+        self.write_json()
+
+    def finish(self):
+        """Write the plots and `results.md`, mark the run complete, print the
+        table; return the results."""
+        save_plots(self.results, self.output_dir)
+        write_text(self.output_dir / "results.md", results_markdown(self.results))
+        self.results["complete"] = True
+        self.write_json()
+        print(comparison_table(self.results))
+        self.say(f"Results written to {self.output_dir}/")
+        return self.results
 
     def write_json(self):
         text = json.dumps(self.results, indent=2, default=str)
@@ -105,12 +142,6 @@ def run_value(run, key):
     if key == "val_accuracy":
         return run["history"]["val_accuracy"][run.get("kept_epoch", 0) - 1]
     return run[key]
-
-
-def test_label(results):
-    reviews = results["data"]["test"]["reviews"]
-    kind = "Stand-in test" if results["config"]["holdout_test"] else "Test"
-    return f"{kind} accuracy ({reviews:,} reviews)"
 
 
 def comparison_table(results):

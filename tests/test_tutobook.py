@@ -1,16 +1,12 @@
 """Tests of scripts/tutobook.py on small synthetic tutobooks."""
 
 import base64
-import importlib.util
-from pathlib import Path
 
 import nbformat
 import pytest
+import tutobook
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "tutobook.py"
-spec = importlib.util.spec_from_file_location("tutobook", SCRIPT)
-tutobook = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tutobook)
+from conftest import ROOT
 
 HEADER = '''"""
 Title: A tiny example
@@ -264,3 +260,10 @@ def test_execute_notebook_runs_in_workdir_with_env(tmp_path):
     assert notebook.cells[1].outputs == []  # The input is left as it was.
     outputs = tutobook.collect_outputs(executed, tmp_path, "tiny")
     assert outputs == {1: ("1", []), 3: ("hello work", [])}
+
+
+def test_the_tutorial_follows_keras_ios_rules():
+    """Header, prose at column 0, no trailing spaces, at most 300 lines of code."""
+    source = (ROOT / "fnet_classification.py").read_text(encoding="utf-8")
+    assert tutobook.check(source) == []
+    assert tutobook.count_code_lines(source) <= 300

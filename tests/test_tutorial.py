@@ -11,6 +11,7 @@ import pytest
 import fnet_classification as fc
 from conftest import TINY_FLAGS, TINY_TRAINING_FLAGS, run_script
 from fnet_imdb import backend
+from fnet_imdb.results import OUTPUT_FILES
 
 
 def test_help_lists_every_config_field(capsys):
@@ -51,7 +52,7 @@ def test_bad_flags_are_refused_in_one_line(capsys, flags, message):
 
 def test_tiny_run_writes_every_output(tiny_run):
     run_dir, results = tiny_run
-    assert {path.name for path in run_dir.iterdir()} == set(fc.OUTPUT_FILES)
+    assert {path.name for path in run_dir.iterdir()} == set(OUTPUT_FILES)
     saved = json.loads((run_dir / "results.json").read_text())
     assert saved["complete"] is True
     assert saved["config"]["epochs"] == 20 and saved["config"]["max_seq_len"] == 64
@@ -135,6 +136,7 @@ def test_keep_best_keeps_the_epoch_with_the_lowest_validation_loss(tmp_path):
     (run,) = results["models"]["fnet"]["runs"]
     losses = run["history"]["val_loss"]
     assert run["kept_epoch"] == int(np.argmin(losses)) + 1
+    assert 0 <= run["last_epoch_test_accuracy"] <= 1
     assert results["config"]["keep_best"] is True
 
 
@@ -147,12 +149,21 @@ def test_quiet_prints_only_the_table(tmp_path, capsys):
     assert lines[0].startswith("| |") and len(lines) == 7
 
 
-def test_log_shows_text_and_an_unused_gpu_gets_one_warning(tmp_path, capsys, monkeypatch):
+def test_log_shows_text_and_an_unused_gpu_gets_one_warning(
+    tmp_path, capsys, monkeypatch
+):
     """Defects: the "Detokenized" line printed a tf.Tensor repr, and a broken
     GPU install trained on the CPU without a word."""
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     argv = [f for f in TINY_FLAGS if f != "--quiet"] + ["--epochs", "1"]
-    argv += ["--models", "fnet", "--output-dir", str(tmp_path), "--cache-dir", str(tmp_path)]
+    argv += [
+        "--models",
+        "fnet",
+        "--output-dir",
+        str(tmp_path),
+        "--cache-dir",
+        str(tmp_path),
+    ]
     fc.main(argv)
     captured = capsys.readouterr()
     (line,) = [l for l in captured.out.splitlines() if "Detokenized" in l]
@@ -216,7 +227,7 @@ def test_prepared_folder_trains_on_jax_without_tensorflow(tiny_prepared, tmp_pat
     assert (
         saved["config"]["max_seq_len"] == 64 and saved["data"]["test"]["reviews"] == 100
     )
-    assert {p.name for p in tmp_path.iterdir()} == set(fc.OUTPUT_FILES)
+    assert {p.name for p in tmp_path.iterdir()} == set(OUTPUT_FILES)
 
 
 def test_prepared_folder_refuses_contradicting_flags(tiny_prepared, tmp_path, capsys):
