@@ -8,14 +8,22 @@ matplotlib.use("Agg")  # Files only: no display needed.
 import matplotlib.pyplot as plt  # noqa: E402
 
 from fnet_imdb.cache import atomic_path  # noqa: E402
+from fnet_imdb.cli import in_notebook  # noqa: E402
 
 COLORS = {"fnet": "C0", "transformer": "C1"}
 
 
 def save_plots(results, output_dir):
-    """`learning_curves.png` and `comparison.png` in `output_dir`."""
-    save_figure(learning_curves(results["models"]), output_dir / "learning_curves.png")
-    save_figure(comparison(results), output_dir / "comparison.png")
+    """`learning_curves.png` and `comparison.png` in `output_dir`, shown below
+    the cell in a notebook."""
+    paths = [output_dir / "learning_curves.png", output_dir / "comparison.png"]
+    save_figure(learning_curves(results["models"]), paths[0])
+    save_figure(comparison(results), paths[1])
+    if in_notebook():
+        from IPython.display import Image, display
+
+        for path in paths:
+            display(Image(filename=str(path)))
 
 
 def learning_curves(models):

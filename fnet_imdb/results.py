@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -236,3 +237,35 @@ def results_markdown(results):
         "![Comparison](comparison.png)",
     ]
     return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def check_smoke_run(results, output_dir):
+    """Raise `ValueError` naming what is off in a finished `--smoke` run: a
+    missing output or seed, a figure that is not finite, a training loss that
+    did not fall from the first epoch to the last."""
+    config, problems = results["config"], []
+    kinds = list(config["models"])
+    names = [name for name in OUTPUT_FILES if not name.endswith(".keras")]
+    for name in names + [f"{kind}.keras" for kind in kinds]:
+        path = output_dir / name
+        if not path.is_file() or not path.stat().st_size:
+            problems.append(f"{name} is missing or empty")
+    seeds = list(config["seeds"] or [config["seed"]])
+    for kind in kinds:
+        runs = results["models"].get(kind, {}).get("runs", [])
+        if [run["seed"] for run in runs] != seeds:
+            problems.append(f"{kind} did not train once per seed {seeds}")
+        for run in runs:
+            name = f"{kind} (seed {run['seed']})"
+            figures = [run["test_loss"], run["test_accuracy"], run["train_seconds"]]
+            figures += [value for values in run["history"].values() for value in values]
+            if not all(math.isfinite(figure) for figure in figures):
+                problems.append(f"{name} has a figure that is not finite")
+            loss = run["history"]["loss"]
+            if len(loss) > 1 and not loss[-1] < loss[0]:
+                problems.append(
+                    f"{name}'s training loss did not fall ({loss[0]:.4f} to "
+                    f"{loss[-1]:.4f})"
+                )
+    if problems:
+        raise ValueError("smoke run failed: " + "; ".join(problems))

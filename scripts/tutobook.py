@@ -166,11 +166,21 @@ def notebook_text(notebook):
     return nbformat.writes(notebook).rstrip("\n") + "\n"
 
 
-def execute_notebook(notebook, workdir, timeout=600, env=None):
-    """Run a copy of the notebook in workdir, env added to os.environ; return it."""
+def is_shell_cell(cell):
+    """Whether a cell came from a shell block (setup: installs, downloads)."""
+    return cell.cell_type == "code" and cell.source.startswith("!")
+
+
+def execute_notebook(notebook, workdir, timeout=600, env=None, skip_shell=False):
+    """Run a copy of the notebook in workdir, env added to os.environ; return it.
+    With skip_shell, the shell cells are emptied, so nbclient skips them (no
+    network, say) and the cells keep their indices."""
     from nbclient import NotebookClient
 
     executed = copy.deepcopy(notebook)
+    for cell in executed.cells:
+        if skip_shell and is_shell_cell(cell):
+            cell.source = ""
     resources = {"metadata": {"path": str(workdir)}}
     client = NotebookClient(
         executed, timeout=timeout, kernel_name="python3", resources=resources
@@ -206,11 +216,14 @@ def source_hash(source_text):
     return hashlib.sha256(source_text.encode("utf-8")).hexdigest()
 
 
-def to_markdown(source_text, outputs=None, name="tutobook"):
-    """Return the web page; outputs maps notebook cell indices to (text, PNG names)."""
+def to_markdown(source_text, outputs=None, name="tutobook", note=None):
+    """Return the web page; outputs maps notebook cell indices to (text, PNG
+    names); note, if any, says under the header which run made the outputs."""
     header, cells = parse(source_text)
     parts = [f"# {header.get('Title', name)}", header_lines(header)]
     parts.append(f"<!-- generated from {name}.py sha256:{source_hash(source_text)} -->")
+    if note:
+        parts.append(f"> {note}")
     for index, (kind, text) in enumerate(cells, start=1):  # Cell 0 is the title.
         language = "shell" if kind == "shell" else "python"
         parts.append(text if kind == "markdown" else f"```{language}\n{text}\n```")
@@ -250,6 +263,9 @@ def main(argv=None):
         help="run the notebook in WORKDIR and put its outputs in the .md",
     )
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--note", help="a line under the page's header: which run made its outputs"
+    )
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     arguments = parser.parse_args(argv)
     script = arguments.script
@@ -267,10 +283,19 @@ def main(argv=None):
         paths = [str(script.parent.resolve()), os.environ.get("PYTHONPATH", "")]
         env.setdefault("PYTHONPATH", os.pathsep.join(filter(None, paths)))
         executed = execute_notebook(
-            notebook, arguments.md_outputs, arguments.timeout, env
+            notebook, arguments.md_outputs, arguments.timeout, env, skip_shell=True
         )
-        outputs = collect_outputs(executed, script.parent, script.stem)
-    markdown = to_markdown(source_text, outputs, script.stem)
+        image_dir = script.parent / "img" / script.stem  # As keras-io keeps them.
+        image_dir.mkdir(parents=True, exist_ok=True)
+        for old in image_dir.glob("*.png"):
+            old.unlink()
+        outputs = {
+            index: (text, [f"img/{script.stem}/{name}" for name in images])
+            for index, (text, images) in collect_outputs(
+                executed, image_dir, script.stem
+            ).items()
+        }
+    markdown = to_markdown(source_text, outputs, script.stem, arguments.note)
     script.with_suffix(".md").write_text(markdown, encoding="utf-8")
     return 0
 

@@ -14,24 +14,31 @@ from pathlib import Path
 import pytest
 
 import fnet_classification  # Chooses the Keras backend first.
+from fnet_imdb import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_IMDB = ROOT / "data" / "tiny_imdb"
-# Small enough for seconds on 2 CPU cores, large enough to learn the fixture.
-TINY_DATA_FLAGS = [
-    "--data-dir", str(TINY_IMDB),
-    "--max-seq-len", "64",
-    "--vocab-size", "300",
-]  # fmt: skip
-TINY_TRAINING_FLAGS = [
-    "--epochs", "20",
-    "--batch-size", "8",
-    "--embed-dim", "16",
-    "--intermediate-dim", "32",
-    "--num-layers", "1",
-    "--learning-rate", "0.003",
-    "--quiet",
-]  # fmt: skip
+TINY_IMDB = cli.TINY_IMDB
+
+
+def flags(settings):
+    """Command-line flags for a dict of `Config` settings."""
+    return [
+        text
+        for name, value in settings.items()
+        for text in ("--" + name.replace("_", "-"), str(value))
+    ]
+
+
+# The --smoke settings as flags: the data's, and training's (quiet).
+DATA_SETTINGS = ("data_dir", "max_seq_len", "vocab_size")
+TINY_DATA_FLAGS = flags({k: cli.SMOKE_SETTINGS[k] for k in DATA_SETTINGS})
+TINY_TRAINING_FLAGS = flags(
+    {
+        name: value
+        for name, value in cli.SMOKE_SETTINGS.items()
+        if name not in DATA_SETTINGS + ("output_dir",)
+    }
+) + ["--quiet"]
 TINY_FLAGS = TINY_DATA_FLAGS + TINY_TRAINING_FLAGS
 
 
@@ -67,12 +74,11 @@ def tiny_imdb_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """One end-to-end run of both models on the fixture, shared by many tests."""
+    """One `--smoke` run of both models on the fixture, shared by many tests."""
     folder = tmp_path_factory.mktemp("tiny_run")
-    argv = TINY_FLAGS + [
-        "--output-dir", str(folder / "run"),
-        "--cache-dir", str(folder / "cache"),
-    ]  # fmt: skip
+    argv = ["--smoke", "--quiet"] + flags(
+        {"output_dir": folder / "run", "cache_dir": folder / "cache"}
+    )
     results = fnet_classification.main(argv)
     return folder / "run", results
 

@@ -1,5 +1,8 @@
 """Tests for `fnet_imdb.results` and `fnet_imdb.plots`: summaries, tables, plots."""
 
+import copy
+import math
+import shutil
 import statistics
 
 import matplotlib.image
@@ -200,4 +203,29 @@ def test_save_plots(tmp_path, runs):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "comparison.png",
         "learning_curves.png",
+    ]
+
+
+def test_check_smoke_run_passes_a_good_run_and_names_each_problem(tiny_run, tmp_path):
+    run_dir, good = tiny_run
+    results.check_smoke_run(good, run_dir)
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    (damaged / "comparison.png").write_bytes(b"")
+    (damaged / "transformer.keras").unlink()
+    bad = copy.deepcopy(good)
+    bad["models"]["fnet"]["runs"][0]["history"]["val_loss"][3] = math.nan
+    loss = bad["models"]["transformer"]["runs"][0]["history"]["loss"]
+    loss[-1] = loss[0] + 0.1
+    bad["config"]["seeds"] = (42, 1)
+    with pytest.raises(ValueError) as error:
+        results.check_smoke_run(bad, damaged)
+    assert str(error.value).split("; ") == [
+        "smoke run failed: comparison.png is missing or empty",
+        "transformer.keras is missing or empty",
+        "fnet did not train once per seed [42, 1]",
+        "fnet (seed 42) has a figure that is not finite",
+        "transformer did not train once per seed [42, 1]",
+        f"transformer (seed 42)'s training loss did not fall ({loss[0]:.4f} to "
+        f"{loss[-1]:.4f})",
     ]

@@ -1,7 +1,13 @@
-"""Tests of scripts/tutobook.py on small synthetic tutobooks."""
+"""Tests of scripts/tutobook.py on small synthetic tutobooks, and of the
+tutorial's three forms: script, notebook and web page."""
 
 import base64
+import json
+import re
+import subprocess
+import sys
 
+import matplotlib.image
 import nbformat
 import pytest
 import tutobook
@@ -262,8 +268,79 @@ def test_execute_notebook_runs_in_workdir_with_env(tmp_path):
     assert outputs == {1: ("1", []), 3: ("hello work", [])}
 
 
+def test_execute_notebook_can_skip_shell_cells(tmp_path):
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("nbclient")
+    source = HEADER + '\n"""shell\necho from-the-shell\n"""\n\nprint(2)\n'
+    notebook = tutobook.to_notebook(source, "tiny")
+    executed = tutobook.execute_notebook(notebook, tmp_path, 60, skip_shell=True)
+    outputs = tutobook.collect_outputs(executed, tmp_path, "tiny")
+    assert outputs == {2: ("2", [])}  # Indices as in the notebook: 1 is the shell.
+    assert tutobook.is_shell_cell(notebook.cells[1])
+    assert notebook.cells[1].source == "!echo from-the-shell"
+
+
+def test_markdown_note_says_which_run_made_the_outputs():
+    page = tutobook.to_markdown(SAMPLE, {}, "tiny", note="A reduced run.")
+    assert "-->\n\n> A reduced run.\n\n## Setup" in page
+
+
 def test_the_tutorial_follows_keras_ios_rules():
     """Header, prose at column 0, no trailing spaces, at most 300 lines of code."""
     source = (ROOT / "fnet_classification.py").read_text(encoding="utf-8")
     assert tutobook.check(source) == []
     assert tutobook.count_code_lines(source) <= 300
+
+
+def test_the_tutorial_is_black_formatted():
+    pytest.importorskip("black")
+    paths = ["fnet_classification.py", "fnet_imdb", "scripts", "tests", "benchmarks"]
+    command = [sys.executable, "-m", "black", "--check", "--quiet", *paths]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_three_forms_agree():
+    """The notebook and the page are current, and hold every cell in order; the
+    page shows a run's table and its pictures, which lie beside it."""
+    script = ROOT / "fnet_classification.py"
+    assert tutobook.stale_files(script) == []
+    notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+    page = script.with_suffix(".md").read_text(encoding="utf-8")
+    position = 0
+    for cell in notebook.cells[1:]:
+        text = cell.source
+        if tutobook.is_shell_cell(cell):
+            text = "```shell\n" + "\n".join(line[1:] for line in text.splitlines())
+        elif cell.cell_type == "code":
+            text = f"```python\n{text}\n```"
+        position = page.index(text, position) + len(text)
+    assert "| **#Params** |" in page and "Epoch 1/" in page  # A run's outputs.
+    images = re.findall(r"!\[[^]]*\]\((img/[^)]+\.png)\)", page)
+    assert len(images) == 2
+    for image in images:
+        assert (ROOT / image).is_file()
+
+
+def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
+    """The committed notebook, as Colab runs it but offline: its shell cells
+    (install, download) are skipped and the flags come from FNET_IMDB_FLAGS."""
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("nbclient")
+    notebook = nbformat.read(ROOT / "fnet_classification.ipynb", as_version=4)
+    flags = f"--smoke --epochs 2 --output-dir {tmp_path / 'run'}"
+    environment = {
+        "FNET_IMDB_FLAGS": f"{flags} --cache-dir {tmp_path / 'cache'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    executed = tutobook.execute_notebook(
+        notebook, tmp_path, timeout=300, env=environment, skip_shell=True
+    )
+    outputs = tutobook.collect_outputs(executed, tmp_path, "notebook")
+    text, images = outputs[len(executed.cells) - 1]  # The run, in the last cell.
+    assert "| **Test accuracy (100 reviews)** |" in text
+    assert len(images) == 2
+    for image in images:
+        assert matplotlib.image.imread(tmp_path / image).shape == (400, 1000, 4)
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["complete"] and saved["config"]["epochs"] == 2

@@ -3,6 +3,7 @@ training from a prepared folder without TensorFlow, and failures."""
 
 import json
 import os
+import sys
 
 import matplotlib.image
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 import fnet_classification as fc
 from conftest import TINY_FLAGS, TINY_TRAINING_FLAGS, run_script
-from fnet_imdb import backend
+from fnet_imdb import backend, cli
 from fnet_imdb.results import OUTPUT_FILES
 
 
@@ -54,7 +55,7 @@ def test_tiny_run_writes_every_output(tiny_run):
     run_dir, results = tiny_run
     assert {path.name for path in run_dir.iterdir()} == set(OUTPUT_FILES)
     saved = json.loads((run_dir / "results.json").read_text())
-    assert saved["complete"] is True
+    assert saved["complete"] is True and saved["config"]["smoke"] is True
     assert saved["config"]["epochs"] == 20 and saved["config"]["max_seq_len"] == 64
     assert saved["config"]["fourier"] == "fast"  # What ran: "auto" on a CPU.
     assert saved["environment"]["keras_backend"] == os.environ["KERAS_BACKEND"]
@@ -71,6 +72,36 @@ def test_tiny_run_writes_every_output(tiny_run):
             assert len(run["history"][key]) == 20
         assert 0 <= run["test_accuracy"] <= 1 and run["test_loss"] > 0
         assert model["summary"]["test_accuracy"]["std"] == 0
+
+
+def test_smoke_sets_the_tiny_run_and_explicit_flags_win():
+    config, chosen = fc.parse_args(["--smoke", "--epochs", "3"])
+    assert config.data_dir == str(cli.TINY_IMDB) and config.max_seq_len == 64
+    assert config.epochs == 3 and config.output_dir == "runs/smoke"
+    assert chosen["vocab_size"] == 300  # A prepared folder is checked against it.
+    assert fc.parse_args([])[0].data_dir is None
+
+
+def test_smoke_run_fails_in_one_line_when_an_output_is_missing(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr("fnet_imdb.results.save_plots", lambda *arguments: None)
+    argv = ["--smoke", "--quiet", "--models", "fnet", "--epochs", "2"]
+    argv += ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
+    assert fc.run(argv) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: smoke run failed: learning_curves.png is missing")
+    assert error.count("\n") == 1
+
+
+def test_notebook_flags_come_from_the_environment(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["fnet_classification.py", "--epochs", "2"])
+    assert cli.arguments() == ["--epochs", "2"]
+    monkeypatch.setattr(cli, "in_notebook", lambda: True)
+    monkeypatch.setenv("FNET_IMDB_FLAGS", "--smoke --output-dir 'a b'")
+    assert cli.arguments() == ["--smoke", "--output-dir", "a b"]
+    monkeypatch.delenv("FNET_IMDB_FLAGS")
+    assert cli.arguments() == []
 
 
 def test_xla_setting_recorded_is_what_ran(tiny_run):
@@ -217,7 +248,7 @@ def test_prepared_folder_trains_on_jax_without_tensorflow(tiny_prepared, tmp_pat
     block = (
         "import sys; sys.modules['tensorflow'] = sys.modules['tensorflow_text'] = None"
     )
-    flags = TINY_TRAINING_FLAGS + ["--epochs", "3", "--prepared", tiny_prepared]
+    flags = TINY_TRAINING_FLAGS + ["--epochs", "1", "--prepared", tiny_prepared]
     result = run_script(
         *flags, "--output-dir", tmp_path, env={"KERAS_BACKEND": "jax"}, prelude=block
     )

@@ -1,0 +1,155 @@
+"""Do TensorFlow and JAX train the same model the same way, given the same start?
+
+Builds each model once, saves its initial weights, then trains it for a few
+steps on TensorFlow and on JAX (each in its own process) from those weights, on
+the same batches of a prepared folder, in the same order, with dropout off (its
+random masks would differ by backend). If the backends compute the same math,
+the first batch's gradient agrees to float32 rounding (relative L2 gap), and
+the per-step losses stay close; Adam's first steps move every weight by about
+the learning rate whatever the gradient's size, so rounding alone can make
+them drift apart. Different seeds on different
+backends still start from different weights: this isolates the math. Example:
+
+    python benchmarks/backend_equivalence.py --prepared runs/prepared --steps 20
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("tensorflow", "jax")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--prepared", required=True, help="a prepared folder")
+    parser.add_argument("--models", default="fnet,transformer")
+    parser.add_argument("--steps", type=int, default=20, help="training steps")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=42, help="weights and order")
+    parser.add_argument(
+        "--output", default="benchmarks/results/backend_equivalence.json"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # BACKEND:KIND:WEIGHTS
+    return parser.parse_args(argv)
+
+
+def train_steps(args):
+    """In a child: train one model for `args.steps` steps from saved (or new,
+    then saved) weights; return the per-step losses and the device."""
+    backend, kind, weights = args.child.split(":", 2)
+    sys.path.insert(0, str(REPO_ROOT))
+    import dataclasses
+
+    import fnet_classification as tutorial
+    import keras
+    import numpy as np
+
+    from fnet_imdb import backend as backends
+    from fnet_imdb import batches, prepared
+
+    manifest, _, token_ids, labels = prepared.read(args.prepared)
+    config, _ = tutorial.parse_args([])
+    config = dataclasses.replace(config, **manifest["settings"], dropout=0.0)
+    config = dataclasses.replace(config, fourier="fast")
+    keras.utils.set_random_seed(args.seed)
+    model = tutorial.build_classifier(kind, config)
+    tutorial.compile_classifier(model, config)
+    if not Path(weights).exists():
+        model.save_weights(weights)
+    train = batches.Batches(
+        token_ids["train"],
+        labels["train"],
+        args.batch_size,
+        shuffle=True,
+        seed=args.seed,
+    )
+    # The gradient of the first batch: one step of plain SGD at rate 1.
+    model.load_weights(weights)
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss=model.loss)
+    before = [w.copy() for w in model.get_weights()]
+    model.train_on_batch(*train[0])
+    gradient = np.concatenate(
+        [(b - a).ravel() for a, b in zip(model.get_weights(), before)]
+    )
+    np.save(f"{weights}.{backend}.gradient.npy", gradient)
+    model.load_weights(weights)
+    tutorial.compile_classifier(model, config)
+    losses = []
+    for step in range(args.steps):
+        x, y = train[step % len(train)]
+        losses.append(float(model.train_on_batch(x, y)[0]))
+    device = backends.training_device()[1]
+    return {"backend": backend, "model": kind, "losses": losses, "device": device}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        print("RESULT " + json.dumps(train_steps(args)), flush=True)
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for kind in args.models.split(","):
+            weights = str(Path(folder) / f"{kind}.weights.h5")
+            runs = {}
+            for backend in BACKENDS:  # The first saves the weights, the second loads.
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    f"{backend}:{kind}:{weights}",
+                ]
+                command += ["--prepared", args.prepared, "--steps", str(args.steps)]
+                command += [
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--seed",
+                    str(args.seed),
+                ]
+                env = {**os.environ, "KERAS_BACKEND": backend}
+                output = subprocess.run(
+                    command, env=env, capture_output=True, text=True, check=True
+                ).stdout
+                line = next(l for l in output.splitlines() if l.startswith("RESULT "))
+                runs[backend] = json.loads(line[len("RESULT ") :])
+            gaps = [abs(a - b) for a, b in zip(*(r["losses"] for r in runs.values()))]
+            grads = [np.load(f"{weights}.{b}.gradient.npy") for b in BACKENDS]
+            error = float(
+                np.linalg.norm(grads[0] - grads[1]) / np.linalg.norm(grads[0])
+            )
+            results.append(
+                {
+                    "model": kind,
+                    "runs": runs,
+                    "loss_gaps": gaps,
+                    "first_gradient_relative_error": error,
+                }
+            )
+            print(f"{kind}: first batch's gradient, relative L2 gap {error:.2e}")
+            print(
+                f"{kind}: loss per step, TensorFlow vs JAX (same start, same batches)"
+            )
+            for step, (a, b) in enumerate(zip(*(r["losses"] for r in runs.values()))):
+                print(f"  step {step + 1:3d}: {a:.6f} {b:.6f}  gap {abs(a - b):.2e}")
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k not in ("child", "output")}
+    output.write_text(
+        json.dumps({"settings": settings, "results": results}, indent=2) + "\n"
+    )
+    print(f"Wrote {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Tests of the benchmarks' plumbing: the GPU script's summary, and the script
+itself on the fixture (slow)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import gpu_summary
+from conftest import ROOT
+
+
+def test_gpu_summary_tables_a_run_and_a_scaling_measurement(tiny_run, tmp_path):
+    run_dir, results = tiny_run
+    shutil.copytree(run_dir, tmp_path / "train")
+    (tmp_path / "scaling_batch64").mkdir()
+    shutil.copy(
+        ROOT / "docs" / "seq_len_scaling_cpu.json",
+        tmp_path / "scaling_batch64" / "seq_len_scaling.json",
+    )
+    assert gpu_summary.main([str(tmp_path)]) == 0
+    text = (tmp_path / "summary.md").read_text()
+    accuracy = results["models"]["fnet"]["runs"][0]["test_accuracy"]
+    assert "| fnet | 42: " in text and f"| {accuracy:.2%} | " in text
+    assert "(1 runs)" in text and "Step time" not in text
+    assert "| 64 x 512 | 708.9 ms | 1642.1 ms | 2.32x | 1,703 / 2,492 MiB |" in text
+
+
+def test_gpu_summary_says_what_is_missing(tmp_path, capsys):
+    assert gpu_summary.main([str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("Training: no results (")
+    assert gpu_summary.main([str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.slow
+def test_gpu_script_runs_on_the_fixture(tiny_prepared, tmp_path):
+    """benchmarks/gpu.sh end to end, with tiny settings, on whatever is here."""
+    environment = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "TRAIN_FLAGS": "--epochs 2 --batch-size 8 --embed-dim 16 "
+        "--intermediate-dim 32 --num-layers 1 --quiet",
+        "SCALING_FLAGS": "--seq-lens 32,64 --steps 2 --embed-dim 16 "
+        "--intermediate-dim 32",
+    }
+    command = ["bash", "benchmarks/gpu.sh", str(tiny_prepared), str(tmp_path)]
+    result = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    saved = json.loads((tmp_path / "train" / "results.json").read_text())
+    assert [run["seed"] for run in saved["models"]["fnet"]["runs"]] == [42, 1, 7]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| 8 x 64 |" in summary and "| 64 x 32 |" in summary
