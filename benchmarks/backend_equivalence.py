@@ -7,13 +7,14 @@ random masks would differ by backend). If the backends compute the same math,
 the first batch's gradient agrees to float32 rounding (relative L2 gap), and
 the per-step losses stay close; Adam's first steps move every weight by about
 the learning rate whatever the gradient's size, so rounding alone can make
-them drift apart. Different seeds on different
-backends still start from different weights: this isolates the math. Example:
+them drift apart. The same seed on two backends draws different initial
+weights; starting both from saved weights isolates the math. Example:
 
     python benchmarks/backend_equivalence.py --prepared runs/prepared --steps 20
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("tensorflow", "jax")
+MODELS = ("fnet", "transformer")
 
 
 def parse_args(argv):
@@ -33,7 +35,7 @@ def parse_args(argv):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--prepared", required=True, help="a prepared folder")
-    parser.add_argument("--models", default="fnet,transformer")
+    parser.add_argument("--models", type=model_names, default="fnet,transformer")
     parser.add_argument("--steps", type=int, default=20, help="training steps")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=42, help="weights and order")
@@ -44,16 +46,20 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def model_names(text):
+    names = text.split(",")
+    if not names or set(names) - set(MODELS):
+        raise argparse.ArgumentTypeError(f"choose from {','.join(MODELS)}")
+    return names
+
+
 def train_steps(args):
     """In a child: train one model for `args.steps` steps from saved (or new,
     then saved) weights; return the per-step losses and the device."""
     backend, kind, weights = args.child.split(":", 2)
     sys.path.insert(0, str(REPO_ROOT))
-    import dataclasses
-
     import fnet_classification as tutorial
     import keras
-    import numpy as np
 
     from fnet_imdb import backend as backends
     from fnet_imdb import batches, prepared
@@ -93,58 +99,55 @@ def train_steps(args):
     return {"backend": backend, "model": kind, "losses": losses, "device": device}
 
 
+def run_child(backend, kind, weights, args):
+    """One backend's run in its own process; its result, or exit with the
+    child's last error line."""
+    command = [sys.executable, __file__, "--child", f"{backend}:{kind}:{weights}"]
+    for flag in ("prepared", "steps", "batch_size", "seed"):
+        command += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+    environment = {**os.environ, "KERAS_BACKEND": backend}
+    child = subprocess.run(command, env=environment, capture_output=True, text=True)
+    for line in child.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+    sys.exit(f"error: the {backend} run of {kind} failed: {last}")
+
+
+def compare(kind, args, folder):
+    """Both backends from the same saved weights: the gradient gap and losses."""
+    weights = str(Path(folder) / f"{kind}.weights.h5")
+    # The first backend saves the initial weights, the second loads them.
+    runs = {backend: run_child(backend, kind, weights, args) for backend in BACKENDS}
+    losses = [runs[backend]["losses"] for backend in BACKENDS]
+    gradients = [np.load(f"{weights}.{backend}.gradient.npy") for backend in BACKENDS]
+    gap = np.linalg.norm(gradients[0] - gradients[1]) / np.linalg.norm(gradients[0])
+    print(f"{kind}: first batch's gradient, relative L2 gap {gap:.2e}")
+    print(f"{kind}: loss per step, TensorFlow vs JAX (same start, same batches)")
+    for step, (a, b) in enumerate(zip(*losses), start=1):
+        print(f"  step {step:3d}: {a:.6f} {b:.6f}  gap {abs(a - b):.2e}")
+    return {
+        "model": kind,
+        "runs": runs,
+        "loss_gaps": [abs(a - b) for a, b in zip(*losses)],
+        "first_gradient_relative_error": float(gap),
+    }
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.child:
         print("RESULT " + json.dumps(train_steps(args)), flush=True)
         return
-    results = []
+    manifest = Path(args.prepared) / "prepared.json"
+    if not manifest.is_file():
+        sys.exit(f"error: {args.prepared} is not a prepared folder (no prepared.json)")
     with tempfile.TemporaryDirectory() as folder:
-        for kind in args.models.split(","):
-            weights = str(Path(folder) / f"{kind}.weights.h5")
-            runs = {}
-            for backend in BACKENDS:  # The first saves the weights, the second loads.
-                command = [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    f"{backend}:{kind}:{weights}",
-                ]
-                command += ["--prepared", args.prepared, "--steps", str(args.steps)]
-                command += [
-                    "--batch-size",
-                    str(args.batch_size),
-                    "--seed",
-                    str(args.seed),
-                ]
-                env = {**os.environ, "KERAS_BACKEND": backend}
-                output = subprocess.run(
-                    command, env=env, capture_output=True, text=True, check=True
-                ).stdout
-                line = next(l for l in output.splitlines() if l.startswith("RESULT "))
-                runs[backend] = json.loads(line[len("RESULT ") :])
-            gaps = [abs(a - b) for a, b in zip(*(r["losses"] for r in runs.values()))]
-            grads = [np.load(f"{weights}.{b}.gradient.npy") for b in BACKENDS]
-            error = float(
-                np.linalg.norm(grads[0] - grads[1]) / np.linalg.norm(grads[0])
-            )
-            results.append(
-                {
-                    "model": kind,
-                    "runs": runs,
-                    "loss_gaps": gaps,
-                    "first_gradient_relative_error": error,
-                }
-            )
-            print(f"{kind}: first batch's gradient, relative L2 gap {error:.2e}")
-            print(
-                f"{kind}: loss per step, TensorFlow vs JAX (same start, same batches)"
-            )
-            for step, (a, b) in enumerate(zip(*(r["losses"] for r in runs.values()))):
-                print(f"  step {step + 1:3d}: {a:.6f} {b:.6f}  gap {abs(a - b):.2e}")
+        results = [compare(kind, args, folder) for kind in args.models]
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("child", "output")}
+    settings["prepared_settings"] = json.loads(manifest.read_text())["settings"]
     output.write_text(
         json.dumps({"settings": settings, "results": results}, indent=2) + "\n"
     )

@@ -2,11 +2,13 @@
 # Reproduce the H100 table of README.md ("GPU figures") on any GPU machine, from
 # a folder written by `fnet_classification.py prepare`. Needs no TensorFlow:
 # keras, keras-hub (--no-deps), jax and matplotlib are enough. See
-# benchmarks/README.md, section "GPU".
+# benchmarks/README.md, section "gpu.sh".
 #
 #   bash benchmarks/gpu.sh PREPARED_DIR [OUTPUT_DIR]   # default benchmarks/results/gpu
 #
-# 1. both models, 3 seeds (42, 1, 7), from the prepared folder -> OUTPUT_DIR/train/
+# 1. both models, 3 seeds (42, 1, 7), from the prepared folder, with the GPU
+#    default --fourier auto (keras-hub's mixing; the README's H100 rows used
+#    --fourier fast: TRAIN_FLAGS="--fourier fast") -> OUTPUT_DIR/train/
 # 2. seq_len_scaling.py, median of 20 steps: batch 8 at 1,024-8,192 tokens and
 #    batch 64 at 128-1,024 -> OUTPUT_DIR/scaling_batch8/, scaling_batch64/
 # 3. a summary of both (benchmarks/gpu_summary.py) -> printed and OUTPUT_DIR/summary.md

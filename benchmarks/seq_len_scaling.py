@@ -11,7 +11,6 @@ point (model, length) in a fresh subprocess: this script with the hidden
 import argparse
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -116,11 +115,7 @@ def measure(spec, args):
         times = times[args.warmup :]
         result.update(step_seconds=statistics.median(times), step_seconds_all=times)
         result["params"] = model.count_params()
-    platform, device = tutorial.backend.training_device()
-    if platform == "cpu":
-        info = Path("/proc/cpuinfo").read_text() if sys.platform == "linux" else ""
-        name = re.search(r"model name\s*: (.*)", info)
-        device = f"cpu: {name[1] if name else 'unknown'} ({os.cpu_count()} cores)"
+    device = tutorial.backend.training_device()[1]
     peak = device_peak_bytes(result["backend"])
     return {**result, "device": device, "device_peak_bytes": peak}
 

@@ -3,6 +3,8 @@
 import contextlib
 import json
 import os
+import platform
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -77,21 +79,29 @@ def training_device():
         import jax
 
         device = jax.devices()[0]
-        return ("gpu" if device.platform == "gpu" else "cpu"), device.device_kind
-    if backend == "torch":
+        if device.platform == "gpu":
+            return "gpu", device.device_kind
+    elif backend == "torch":
         import torch
 
         if torch.cuda.is_available():
             return "gpu", torch.cuda.get_device_name()
-        return "cpu", "cpu"
-    import tensorflow as tf
+    else:
+        import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return "gpu", tf.config.experimental.get_device_details(gpus[0]).get(
-            "device_name", "gpu"
-        )
-    return "cpu", "cpu"
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return "gpu", details.get("device_name", "gpu")
+    return "cpu", cpu_name()
+
+
+def cpu_name():
+    """The CPU's model and core count, as results record the machine."""
+    info = Path("/proc/cpuinfo").read_text() if sys.platform == "linux" else ""
+    model = re.search(r"model name\s*: (.*)", info)
+    name = model[1].strip() if model else platform.processor() or "unknown"
+    return f"cpu: {name} ({os.cpu_count()} cores)"
 
 
 def warn_if_gpu_unused(backend, device):

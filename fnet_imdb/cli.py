@@ -95,6 +95,20 @@ SMOKE_SETTINGS = {
 NOTEBOOK_FLAGS = "FNET_IMDB_FLAGS"
 
 
+def with_smoke_settings(chosen):
+    """The flags chosen, with the `--smoke` settings under them: a flag given
+    explicitly wins, and `--archive` or `--data-dir` replaces the fixture."""
+    settings = dict(SMOKE_SETTINGS)
+    if chosen.get("archive") or chosen.get("data_dir"):
+        del settings["data_dir"]
+    elif not TINY_IMDB.is_dir():
+        raise ValueError(
+            f"--smoke needs the fixture {TINY_IMDB}, which a checkout of the "
+            "repository has (a pip-installed copy does not)"
+        )
+    return {**settings, **chosen}
+
+
 def in_notebook():
     """Whether this runs in a Jupyter kernel (the tutorial's notebook form)."""
     ipython = sys.modules.get("IPython")

@@ -14,11 +14,16 @@ COLORS = {"fnet": "C0", "transformer": "C1"}
 
 
 def save_plots(results, output_dir):
-    """`learning_curves.png` and `comparison.png` in `output_dir`, shown below
-    the cell in a notebook."""
+    """Write `learning_curves.png` and `comparison.png` in `output_dir`; return
+    their paths."""
     paths = [output_dir / "learning_curves.png", output_dir / "comparison.png"]
     save_figure(learning_curves(results["models"]), paths[0])
     save_figure(comparison(results), paths[1])
+    return paths
+
+
+def show_in_notebook(paths):
+    """Show saved pictures below the cell, in a notebook only."""
     if in_notebook():
         from IPython.display import Image, display
 

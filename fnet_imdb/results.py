@@ -15,7 +15,7 @@ from importlib import metadata
 from fnet_imdb import MODEL_NAMES
 from fnet_imdb.cache import atomic_path, write_text
 from fnet_imdb.layers import as_keras_hub_fnet
-from fnet_imdb.plots import save_plots, test_label
+from fnet_imdb.plots import save_plots, show_in_notebook, test_label
 from fnet_imdb.cli import Interrupted
 
 SUMMARISED = ("train_seconds", "val_accuracy", "test_accuracy")
@@ -86,12 +86,13 @@ class Record:
 
     def finish(self):
         """Write the plots and `results.md`, mark the run complete, print the
-        table; return the results."""
-        save_plots(self.results, self.output_dir)
+        table (the pictures below it in a notebook); return the results."""
+        pictures = save_plots(self.results, self.output_dir)
         write_text(self.output_dir / "results.md", results_markdown(self.results))
         self.results["complete"] = True
         self.write_json()
-        print(comparison_table(self.results))
+        print(comparison_table(self.results), flush=True)
+        show_in_notebook(pictures)
         self.say(f"Results written to {self.output_dir}/")
         return self.results
 

@@ -125,3 +125,10 @@ def test_distribute_over_devices_needs_jax():
     """Data parallelism on another backend fails with one clear error."""
     with pytest.raises(ValueError, match="needs the JAX backend"):
         backend.distribute_over_devices()
+
+
+def test_a_cpu_run_records_the_cpu_model():
+    kind, name = backend.training_device()
+    assert kind == "cpu" and name == backend.cpu_name()
+    assert name.startswith("cpu: ") and name.endswith(f"({os.cpu_count()} cores)")
+    assert "unknown" not in name  # Linux names its CPU in /proc/cpuinfo.

@@ -82,10 +82,21 @@ def test_smoke_sets_the_tiny_run_and_explicit_flags_win():
     assert fc.parse_args([])[0].data_dir is None
 
 
+def test_smoke_takes_other_data_and_says_when_the_fixture_is_missing(
+    tmp_path, monkeypatch
+):
+    config, _ = fc.parse_args(["--smoke", "--archive", "a.tar.gz"])
+    assert config.archive == "a.tar.gz" and config.data_dir is None
+    assert config.max_seq_len == 64
+    monkeypatch.setattr(cli, "TINY_IMDB", tmp_path / "missing")
+    with pytest.raises(ValueError, match="--smoke needs the fixture .* checkout"):
+        fc.parse_args(["--smoke"])
+
+
 def test_smoke_run_fails_in_one_line_when_an_output_is_missing(
     tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr("fnet_imdb.results.save_plots", lambda *arguments: None)
+    monkeypatch.setattr("fnet_imdb.results.save_plots", lambda *arguments: [])
     argv = ["--smoke", "--quiet", "--models", "fnet", "--epochs", "2"]
     argv += ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
     assert fc.run(argv) == 1
