@@ -340,7 +340,7 @@ def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
     text, images = outputs[len(executed.cells) - 1]  # The run, in the last cell.
     shown = executed.cells[-1].outputs
     table = [n for n, o in enumerate(shown) if "#Params" in o.get("text", "")]
-    pictures = [n for n, o in enumerate(shown) if o.output_type == "display_data"]
+    pictures = [n for n, o in enumerate(shown) if "image/png" in o.get("data", {})]
     assert len(table) == 1 and len(pictures) == 2 and table[0] < pictures[0]
     assert "| **Test accuracy (100 reviews)** |" in text
     assert len(images) == 2
