@@ -151,7 +151,7 @@ def test_a_model_trained_alone_matches_the_same_model_in_a_pair(tiny_run, tmp_pa
 
 
 def test_several_seeds_give_records_spread_and_a_table(tmp_path):
-    argv = TINY_FLAGS + ["--epochs", "2", "--seeds", "1,2"]
+    argv = TINY_FLAGS + ["--epochs", "2", "--seeds", "1,2", "--models", "fnet"]
     results = fc.main(
         argv + ["--output-dir", str(tmp_path), "--cache-dir", str(tmp_path)]
     )
@@ -167,7 +167,6 @@ def test_several_seeds_give_records_spread_and_a_table(tmp_path):
     assert results["data"]["train"]["reviews"] == 80  # One split for all seeds.
     markdown = (tmp_path / "results.md").read_text()
     assert "(2 runs)" in markdown and "±" in markdown and "| FNet | 2 |" in markdown
-    assert "than the spread between seeds" in markdown
 
 
 def test_keep_best_keeps_the_epoch_with_the_lowest_validation_loss(tmp_path):
