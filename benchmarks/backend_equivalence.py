@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
+
 BACKENDS = ("tensorflow", "jax")
-MODELS = ("fnet", "transformer")
 
 
 def parse_args(argv):
@@ -35,7 +37,9 @@ def parse_args(argv):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--prepared", required=True, help="a prepared folder")
-    parser.add_argument("--models", type=model_names, default="fnet,transformer")
+    parser.add_argument(
+        "--models", type=cli.listed(cli.model_name), default="fnet,transformer"
+    )
     parser.add_argument("--steps", type=int, default=20, help="training steps")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=42, help="weights and order")
@@ -46,18 +50,10 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def model_names(text):
-    names = text.split(",")
-    if not names or set(names) - set(MODELS):
-        raise argparse.ArgumentTypeError(f"choose from {','.join(MODELS)}")
-    return names
-
-
 def train_steps(args):
     """In a child: train one model for `args.steps` steps from saved (or new,
     then saved) weights; return the per-step losses and the device."""
     backend, kind, weights = args.child.split(":", 2)
-    sys.path.insert(0, str(REPO_ROOT))
     import fnet_classification as tutorial
     import keras
 

@@ -7,7 +7,6 @@ Markdown and writes it to `summary.md` in the same folder:
 """
 
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -31,9 +30,8 @@ def training_table(results):
         runs = model["runs"]
         fits = ", ".join(f"{r['seed']}: {r['train_seconds']:.1f}" for r in runs)
         accuracies = ", ".join(f"{r['test_accuracy']:.2%}" for r in runs)
-        values = [r["test_accuracy"] * 100 for r in runs]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        mean = f"{statistics.fmean(values):.2f} ± {spread:.2f}% ({len(values)} runs)"
+        test = model["summary"]["test_accuracy"]  # As the run summarised it.
+        mean = f"{test['mean'] * 100:.2f} ± {test['std'] * 100:.2f}% ({test['n']} runs)"
         lines.append(f"| {kind} | {fits} | {accuracies} | {mean} |")
     if not results.get("complete"):
         lines.append("(the training run did not finish: partial results)")
