@@ -14,7 +14,6 @@ weights; starting both from saved weights isolates the math. Example:
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import subprocess
@@ -54,19 +53,21 @@ def train_steps(args):
     """In a child: train one model for `args.steps` steps from saved (or new,
     then saved) weights; return the per-step losses and the device."""
     backend, kind, weights = args.child.split(":", 2)
-    import fnet_classification as tutorial
+    from fnet_imdb import backend as backends
+    from fnet_imdb import batches, prepared, tutorial
+
+    # The tutorial's model, without running its recipe; the backend first.
+    steps = tutorial.load("recipe", "build_classifier", "compile_classifier")
     import keras
 
-    from fnet_imdb import backend as backends
-    from fnet_imdb import batches, prepared
-
-    manifest, _, token_ids, labels = prepared.read(args.prepared)
-    config, _ = tutorial.parse_args([])
-    config = dataclasses.replace(config, **manifest["settings"], dropout=0.0)
-    config = dataclasses.replace(config, fourier="fast")
+    _, token_ids, labels, _ = prepared.read(args.prepared)
+    settings = prepared.manifest(args.prepared)["settings"]
+    config = cli.with_defaults(
+        steps.recipe, {**settings, "dropout": 0.0, "fourier": "fast"}
+    )
     keras.utils.set_random_seed(args.seed)
-    model = tutorial.build_classifier(kind, config)
-    tutorial.compile_classifier(model, config)
+    model = steps.build_classifier(kind, config)
+    steps.compile_classifier(model, config)
     if not Path(weights).exists():
         model.save_weights(weights)
     train = batches.Batches(
@@ -86,7 +87,7 @@ def train_steps(args):
     )
     np.save(f"{weights}.{backend}.gradient.npy", gradient)
     model.load_weights(weights)
-    tutorial.compile_classifier(model, config)
+    steps.compile_classifier(model, config)
     losses = []
     for step in range(args.steps):
         x, y = train[step % len(train)]

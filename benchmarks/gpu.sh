@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Reproduce the H100 table of README.md ("GPU figures") on any GPU machine, from
-# a folder written by `fnet_classification.py prepare`. Needs no TensorFlow:
-# keras, keras-hub (--no-deps), jax and matplotlib are enough. See
+# Reproduce the H100 rows of the README's headline table on any machine where JAX
+# has an accelerator (a GPU or a TPU), from a folder written by
+# `python -m fnet_imdb.prepare`. Needs no TensorFlow: keras, keras-hub
+# (--no-deps), jax and matplotlib are enough (requirements-train.txt). See
 # benchmarks/README.md, section "gpu.sh".
 #
 #   bash benchmarks/gpu.sh PREPARED_DIR [OUTPUT_DIR]   # default benchmarks/results/gpu
 #
-# 1. both models, 3 seeds (42, 1, 7), from the prepared folder, with the GPU
-#    default --fourier auto (keras-hub's mixing; the README's H100 rows used
-#    --fourier fast: TRAIN_FLAGS="--fourier fast") -> OUTPUT_DIR/train/
+# 0. device, platform, versions and commit -> OUTPUT_DIR/environment.json
+# 1. both models, 3 seeds (42, 1, 7), from the prepared folder, with the
+#    accelerator default --fourier auto (keras-hub's mixing; the README's H100
+#    rows used --fourier fast: TRAIN_FLAGS="--fourier fast") -> OUTPUT_DIR/train/
 # 2. seq_len_scaling.py, median of 20 steps: batch 8 at 1,024-8,192 tokens and
 #    batch 64 at 128-1,024 -> OUTPUT_DIR/scaling_batch8/, scaling_batch64/
 # 3. a summary of both (benchmarks/gpu_summary.py) -> printed and OUTPUT_DIR/summary.md
@@ -25,7 +27,7 @@ die() { echo "gpu.sh: $*" >&2; exit 2; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Paths are taken relative to the caller's directory; the steps run in $repo.
-[[ -f $1/prepared.json ]] || die "$1 is not a prepared folder (no prepared.json); make one with: python fnet_classification.py prepare --output-dir $1"
+[[ -f $1/prepared.json ]] || die "$1 is not a prepared folder (no prepared.json); make one with: python -m fnet_imdb.prepare --output-dir DIR"
 prepared=$(cd "$1" && pwd)
 out=${2:-$repo/benchmarks/results/gpu}
 mkdir -p "$out"
@@ -62,6 +64,9 @@ if command -v nvidia-smi >/dev/null; then
     | tee "$out/nvidia-smi.txt" || true
 fi
 
+step "environment" "$out/environment.log" \
+  "$PYTHON" benchmarks/gpu_environment.py "$out/environment.json"
+
 step "train" "$out/train.log" "$PYTHON" fnet_classification.py \
   --prepared "$prepared" --seeds 42,1,7 --output-dir "$out/train" \
   ${train_flags[@]+"${train_flags[@]}"}
@@ -82,4 +87,4 @@ if ((${#failed[@]})); then
   echo "gpu.sh: failed: ${failed[*]} (see their logs in $out)" >&2
   exit 1
 fi
-echo "gpu.sh: all done; results in $out (summary.md, train/, scaling_batch8/, scaling_batch64/)"
+echo "gpu.sh: all done; results in $out (summary.md, environment.json, train/, scaling_batch8/, scaling_batch64/)"

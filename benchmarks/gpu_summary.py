@@ -1,27 +1,69 @@
-"""Summarise a `benchmarks/gpu.sh` output folder as the README's GPU tables.
+"""Summarise a `benchmarks/gpu.sh` output folder as Markdown tables.
 
-Reads `train/results.json` and `scaling_batch*/seq_len_scaling.json`, prints
-Markdown and writes it to `summary.md` in the same folder:
+Reads `environment.json` (when gpu.sh wrote one), `train/results.json` and
+`scaling_batch*/seq_len_scaling.json`, prints Markdown and writes it to
+`summary.md` in the same folder:
 
     python benchmarks/gpu_summary.py benchmarks/results/gpu
+
+The figure formats and the step-time table are shared with scripts/report.py,
+which makes the tables of README.md and docs/ from the committed records.
 """
 
 import json
 import sys
 from pathlib import Path
 
+ENVIRONMENT_KEYS = ("device", "platform", "python", "jax", "jaxlib", "cuda")
+ENVIRONMENT_KEYS += ("keras", "keras_hub", "commit", "date")
+
+
+def seconds(value):
+    """A duration: as given if whole, whole seconds from 100 s up, else one decimal."""
+    if isinstance(value, int) or value >= 100:
+        return f"{value:,.0f} s"
+    return f"{value:.1f} s"
+
+
+def milliseconds(value):
+    return f"{value * 1e3:.1f} ms"
+
+
+def percent(value):
+    """A fraction as a percentage with two decimals."""
+    return f"{value:.2%}"
+
+
+def spread(mean, std, unit):
+    """`mean ± std` in one unit: "%" (of fractions), "s" or "ms" (of seconds)."""
+    if unit == "%":
+        return f"{mean * 100:.2f} ± {std * 100:.2f}%"
+    if unit == "ms":
+        return f"{mean * 1e3:.1f} ± {std * 1e3:.1f} ms"
+    if mean >= 100:
+        return f"{mean:,.0f} ± {std:,.0f} s"
+    return f"{mean:.1f} ± {std:.1f} s"
+
+
+def environment_line(environment):
+    """The software and machine a gpu.sh folder was measured with, in one line."""
+    named = [
+        f"{key} {environment[key]}" for key in ENVIRONMENT_KEYS if environment.get(key)
+    ]
+    return "Environment: " + ", ".join(named) + "." if named else ""
+
 
 def training_table(results):
     """Per-seed fit time and test accuracy of each model, and the mean ± std."""
     environment, config = results["environment"], results["config"]
     test = "stand-in test" if config["holdout_test"] else "test"
+    keras_hub = environment.get("keras-hub", environment.get("keras_hub"))
     lines = [
         f"Training: {environment['keras_backend']} on {environment['device']}, "
-        f"keras {environment['keras']}, keras-hub {environment['keras-hub']}, "
+        f"keras {environment['keras']}, keras-hub {keras_hub}, "
         f"jax {environment['jax']}; {config['epochs']} epochs, batch "
         f"{config['batch_size']}, {config['max_seq_len']} tokens, FNet mixing "
-        f"{config['fourier']}. Fit seconds include validation and the first "
-        "seed's compilation.",
+        f"{config['fourier']}. Fit seconds include validation and compilation.",
         "",
         f"| model | fit (s) per seed | {test} accuracy per seed | {test} accuracy |",
         "|:--|--:|--:|--:|",
@@ -29,9 +71,9 @@ def training_table(results):
     for kind, model in results["models"].items():
         runs = model["runs"]
         fits = ", ".join(f"{r['seed']}: {r['train_seconds']:.1f}" for r in runs)
-        accuracies = ", ".join(f"{r['test_accuracy']:.2%}" for r in runs)
+        accuracies = ", ".join(percent(r["test_accuracy"]) for r in runs)
         test = model["summary"]["test_accuracy"]  # As the run summarised it.
-        mean = f"{test['mean'] * 100:.2f} ± {test['std'] * 100:.2f}% ({test['n']} runs)"
+        mean = f"{spread(test['mean'], test['std'], '%')} ({test['n']} runs)"
         lines.append(f"| {kind} | {fits} | {accuracies} | {mean} |")
     if not results.get("complete"):
         lines.append("(the training run did not finish: partial results)")
@@ -41,9 +83,9 @@ def training_table(results):
 def step_rows(rows):
     """One table row per length: both models' median step, ratio and memory."""
 
-    def milliseconds(row):
-        seconds = row.get("step_seconds")
-        return f"{seconds * 1e3:.1f} ms" if seconds else "failed"
+    def step(row):
+        value = row.get("step_seconds")
+        return milliseconds(value) if value else "failed"
 
     def mebibytes(row):
         peak = row.get("peak_memory_bytes")
@@ -58,10 +100,27 @@ def step_rows(rows):
         if fnet.get("step_seconds") and transformer.get("step_seconds"):
             ratio = f"{transformer['step_seconds'] / fnet['step_seconds']:.2f}x"
         lines.append(
-            f"| {rows[0]['batch_size']} x {length} | {milliseconds(fnet)} "
-            f"| {milliseconds(transformer)} | {ratio} "
+            f"| {rows[0]['batch_size']} x {length} | {step(fnet)} "
+            f"| {step(transformer)} | {ratio} "
             f"| {mebibytes(fnet)} / {mebibytes(transformer)} MiB |"
         )
+    return lines
+
+
+def step_table(row_lists):
+    """The step-time table of one or more `seq_len_scaling.json` files, each a
+    list of rows, under one header naming the first row's backend and device."""
+    first = row_lists[0][0]
+    lines = [
+        f"Training step ({first['backend']} on {first['device']}, "
+        f"{first['precision']}, median of {first['steps']} steps); memory: "
+        "device peak if known, else process peak RSS",
+        "",
+        "| batch x tokens | FNet | Transformer | ratio | memory FNet / Transformer |",
+        "|:--|--:|--:|--:|--:|",
+    ]
+    for rows in row_lists:
+        lines += step_rows(rows)
     return lines
 
 
@@ -73,29 +132,26 @@ def summary(folder):
         lines += training_table(results)
     except (OSError, ValueError, KeyError) as error:
         lines.append(f"Training: no results ({error})")
-    header = True
+    row_lists = []
     for path in sorted(folder.glob("scaling_batch*/seq_len_scaling.json")):
         try:
             rows = json.loads(path.read_text())
         except (OSError, ValueError) as error:
             lines.append(f"\nStep time, {path.parent.name}: no results ({error})")
             continue
-        if not rows:
-            continue
-        if header:
-            header = False
-            first = rows[0]
-            lines += [
-                "",
-                f"Training step ({first['backend']} on {first['device']}, "
-                f"{first['precision']}, median of {first['steps']} steps); memory: "
-                "device peak if known, else process peak RSS",
-                "",
-                "| batch x tokens | FNet | Transformer | ratio | memory FNet / "
-                "Transformer |",
-                "|:--|--:|--:|--:|--:|",
-            ]
-        lines += step_rows(rows)
+        if rows:
+            row_lists.append(rows)
+    if row_lists:
+        lines += [""] + step_table(row_lists)
+    try:
+        environment = json.loads((folder / "environment.json").read_text())
+    except FileNotFoundError:
+        environment = {}
+    except (OSError, ValueError) as error:
+        lines.append(f"\nEnvironment: unreadable environment.json ({error})")
+        environment = {}
+    if environment_line(environment):
+        lines += ["", environment_line(environment)]
     return "\n".join(lines) + "\n"
 
 

@@ -83,7 +83,10 @@ def parse_args(argv):
 def measure(spec, args):
     """In a child: build, compile and time one classifier (or just load)."""
     sys.path.insert(0, str(REPO_ROOT))
-    import fnet_classification as tutorial  # Chooses the backend: before keras.
+    from fnet_imdb import backend, cli, tutorial
+
+    # The tutorial's model, without running its recipe; the backend first.
+    steps = tutorial.load("recipe", "build_classifier", "compile_classifier")
     import keras
     import numpy as np
 
@@ -92,15 +95,12 @@ def measure(spec, args):
         kind, _, seq_len = spec.partition(":")
         # max_seq_len sizes the position embedding, so it must cover the length.
         dims = {name: getattr(args, name) for name in DIMS}
-        config = tutorial.Config(
-            max_seq_len=int(seq_len),
-            mixed_precision=args.precision != "float32",
-            fourier=args.fourier,
-            **dims,
-        )
+        settings = dict(max_seq_len=int(seq_len), fourier=args.fourier, **dims)
+        settings["mixed_precision"] = args.precision != "float32"
+        config = cli.with_defaults(steps.recipe, settings)
         keras.utils.set_random_seed(config.seed)
-        model = tutorial.build_classifier(kind, config)
-        tutorial.compile_classifier(model, config)
+        model = steps.build_classifier(kind, config)
+        steps.compile_classifier(model, config)
         rng = np.random.default_rng(config.seed)
         ids = rng.integers(1, config.vocab_size, (config.batch_size, int(seq_len)))
         labels = rng.integers(0, 2, config.batch_size)
@@ -115,7 +115,7 @@ def measure(spec, args):
         times = times[args.warmup :]
         result.update(step_seconds=statistics.median(times), step_seconds_all=times)
         result["params"] = model.count_params()
-    device = tutorial.backend.training_device()[1]
+    device = backend.training_device()[1]
     peak = device_peak_bytes(result["backend"])
     return {**result, "device": device, "device_peak_bytes": peak}
 

@@ -43,35 +43,47 @@ def installed(prefix):
     )
 
 
+def tpu_present(dev=Path("/dev")):
+    """Whether libtpu is installed and the machine has TPU chips, asked without
+    any framework: /dev/accel* (TPU v4 and older) or /dev/vfio/N (v5e and newer;
+    /dev/vfio/vfio alone is the kernel's control file, on many machines)."""
+    chips = [*dev.glob("accel*"), *(dev / "vfio").glob("[0-9]*")]
+    return bool(chips) and installed("libtpu")
+
+
 def choose_backend():
-    """Set `KERAS_BACKEND` unless the user chose one: JAX where a CUDA build of
-    JAX can use an NVIDIA GPU, TensorFlow elsewhere (fastest on our CPUs, README).
+    """Set `KERAS_BACKEND` unless the user chose one: JAX where it can use an
+    NVIDIA GPU (a CUDA build of JAX) or a TPU (Colab's TPU runtimes), TensorFlow
+    elsewhere (fastest on our CPUs, README).
 
     Call it before Keras is imported. TensorFlow as the backend is imported here,
     quietly. Returns the backend.
     """
     backend = configured_backend()
     if backend is None:
-        gpu = nvidia_gpu_present() and installed("jax-cuda")
-        backend = "jax" if gpu and jax_lists_a_gpu() else "tensorflow"
+        gpu = nvidia_gpu_present() and installed("jax-cuda") and jax_lists("gpu")
+        tpu = not gpu and tpu_present() and jax_lists("tpu")
+        backend = "jax" if gpu or tpu else "tensorflow"
         os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
         import_tensorflow()
     return backend
 
 
-def jax_lists_a_gpu():
-    """Whether JAX itself lists a GPU device (a CUDA plugin can fail to load)."""
+def jax_lists(platform):
+    """Whether JAX itself lists a device of `platform`, "gpu" or "tpu" (a CUDA
+    plugin or libtpu can fail to load)."""
     try:
         import jax
 
-        return any(device.platform == "gpu" for device in jax.devices())
-    except Exception:  # No JAX, or no usable CUDA: either way, no GPU for JAX.
+        return any(device.platform == platform for device in jax.devices())
+    except Exception:  # No JAX, or no usable plugin: either way, no such device.
         return False
 
 
 def training_device():
-    """Where the Keras backend trains: ("gpu" or "cpu", the device's name)."""
+    """Where the Keras backend trains: ("gpu", "tpu" or "cpu", the device's
+    name). Callers take anything but "cpu" for an accelerator."""
     import keras
 
     backend = keras.backend.backend()
@@ -79,8 +91,8 @@ def training_device():
         import jax
 
         device = jax.devices()[0]
-        if device.platform == "gpu":
-            return "gpu", device.device_kind
+        if device.platform in ("gpu", "tpu"):
+            return device.platform, device.device_kind
     elif backend == "torch":
         import torch
 
@@ -122,13 +134,18 @@ def unused_gpu_warning(backend, device, gpu_present):
     }.get(backend, "a CUDA build of your backend")
     return (
         f"warning: an NVIDIA GPU is present but the {backend} backend cannot use "
-        f"it, so training runs on the CPU; install {install} (README: Train on a GPU)"
+        f"it, so training runs on the CPU; install {install} "
+        "(README: GPU, TPU and Colab)"
     )
 
 
 def distribute_over_devices():
-    """Data parallelism with Keras's distribution API: one batch, all local
-    devices (JAX backend). Returns the devices."""
+    """Data parallelism with Keras's distribution API (JAX backend): each batch
+    split over every device that `keras.distribution.list_devices()` returns,
+    which is `jax.devices()`: all GPUs, else all TPU devices (one per core on
+    TPU v2 and v3, one per chip from v4 on), else the CPU; on one machine, such
+    as a Colab runtime, those are all its local accelerator cores. Returns the
+    devices."""
     import keras
 
     if keras.backend.backend() != "jax":

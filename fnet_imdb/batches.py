@@ -25,11 +25,13 @@ class Batches(keras.utils.PyDataset):
     `multiple_of` > 1, each batch is padded to a multiple of that many rows
     with copies of its first review of sample weight 0, so it splits evenly
     over devices; the batches then carry sample weights (1 for real rows).
+    With `first_epoch` = k, the first epoch is the k-th (from 0) of a run
+    that started at 0, in the same order, for a run resumed there.
     """
 
     def __init__(
         self, token_ids, labels, batch_size, shuffle=False, seed=0, bucket=False,
-        multiple_of=1,
+        multiple_of=1, first_epoch=0,
     ):  # fmt: skip
         super().__init__()
         self.token_ids, self.labels = token_ids, labels
@@ -44,6 +46,8 @@ class Batches(keras.utils.PyDataset):
         self.widths = np.full(len(labels), max_seq_len)
         if bucket:
             self.widths = np.array([bucket_length(n, max_seq_len) for n in lengths])
+        for _ in range(first_epoch if shuffle else 0):
+            self.plan()  # The orders of the epochs before, drawn and dropped.
         self.batches = self.plan()
 
     def plan(self):

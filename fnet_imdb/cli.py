@@ -1,4 +1,4 @@
-"""The command line: flags generated from a dataclass, and one-line errors."""
+"""The command line: the recipe's flags and the run's options, resolved to what runs; one-line errors."""
 
 import argparse
 import dataclasses
@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from fnet_imdb import MODEL_KINDS
+from fnet_imdb import MODEL_KINDS, download
 
 
 class Interrupted(KeyboardInterrupt):
@@ -18,116 +18,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, finished):
         super().__init__()
         self.finished = finished
-
-
-def option(default, parse, data=False):
-    """A `Config` field whose flag is generated from its metadata; its help is
-    in `FLAG_HELP`.
-
-    `data=True` marks the settings that decide the prepared data: the flags of
-    the `prepare` command, fixed by a prepared folder.
-    """
-    metadata = {"parse": parse, "data": data}
-    return dataclasses.field(default=default, metadata=metadata)
-
-
-FLAG_HELP = {
-    "data_dir": "an extracted folder in the aclImdb layout (train/, test/)",
-    "archive": "a local copy of aclImdb_v1.tar.gz, used instead of downloading",
-    "data_url": "where to download from",
-    "sha256": "expected SHA-256 of the download",
-    "download_dir": "where downloads are kept",
-    "prepared": "train from a folder written by the prepare command (no TensorFlow)",
-    "output_dir": "where results are written",
-    "models": "comma-separated models to train",
-    "epochs": "training epochs",
-    "batch_size": "batch size",
-    "max_seq_len": "tokens per review",
-    "vocab_size": "WordPiece vocabulary size",
-    "vocab_trainer": "fast (identical result, sooner) or keras "
-    "(compute_word_piece_vocabulary)",
-    "fourier": "FNet's Fourier mixing: fast (same math from half the spectrum), "
-    "keras (FNetEncoder's own), or auto: fast on a CPU, keras on a GPU",
-    "embed_dim": "embedding size",
-    "intermediate_dim": "encoder feed-forward size",
-    "num_heads": "Transformer heads",
-    "num_layers": "encoder layers",
-    "dropout": "dropout before the output unit",
-    "learning_rate": "Adam's learning rate",
-    "validation_split": "share of train/ (after --holdout-test) held out for "
-    "validation",
-    "holdout_test": "carve a stand-in test split of this share from train/ (for "
-    "data without test/); reported as stand-in, never as IMDb test accuracy",
-    "max_samples": "quick runs: N reviews from train/ (split into train and "
-    "validation) and N from test/, balanced by label",
-    "seed": "seed for the split, and for training unless --seeds",
-    "seeds": "train each model once per seed (weights and shuffling; the split "
-    "stays --seed's)",
-    "keep_best": "opt-in: keep the weights of the epoch with the lowest "
-    "validation loss",
-    "bucket_by_length": "opt-in: batch reviews of similar length, padded to "
-    "64/128/256/512",
-    "mixed_precision": "opt-in: compute in bfloat16, keep float32 weights",
-    "data_parallel": "split each batch over all local devices (JAX backend)",
-    "cache_dir": "vocabulary and token cache",
-    "no_cache": "recompute instead of using the cache",
-    "quiet": "print only errors and the final table",
-    "smoke": "a smoke test: both models on the tiny fixture data/tiny_imdb, offline, "
-    "in seconds (other flags still apply); fails unless every output is written, "
-    "every figure is finite and the training loss falls",
-}
-
-TINY_IMDB = Path(__file__).resolve().parents[1] / "data" / "tiny_imdb"
-# What --smoke sets: small enough for seconds on 2 CPU cores, large enough to
-# learn the fixture.
-SMOKE_SETTINGS = {
-    "data_dir": str(TINY_IMDB),
-    "output_dir": "runs/smoke",
-    "max_seq_len": 64,
-    "vocab_size": 300,
-    "epochs": 20,
-    "batch_size": 8,
-    "embed_dim": 16,
-    "intermediate_dim": 32,
-    "num_layers": 1,
-    "learning_rate": 0.003,
-}
-NOTEBOOK_FLAGS = "FNET_IMDB_FLAGS"
-
-
-def with_smoke_settings(chosen):
-    """The flags chosen, with the `--smoke` settings under them: a flag given
-    explicitly wins, and `--archive` or `--data-dir` replaces the fixture."""
-    settings = dict(SMOKE_SETTINGS)
-    if chosen.get("archive") or chosen.get("data_dir"):
-        del settings["data_dir"]
-    elif not TINY_IMDB.is_dir():
-        raise ValueError(
-            f"--smoke needs the fixture {TINY_IMDB}, which a checkout of the "
-            "repository has (a pip-installed copy does not)"
-        )
-    return {**settings, **chosen}
-
-
-def in_notebook():
-    """Whether this runs in a Jupyter kernel (the tutorial's notebook form)."""
-    ipython = sys.modules.get("IPython")
-    return hasattr(ipython and ipython.get_ipython(), "kernel")
-
-
-def arguments():
-    """The flags of this run: the command line's, or in a notebook, whose kernel
-    has its own, those in the `FNET_IMDB_FLAGS` environment variable."""
-    if in_notebook():
-        return shlex.split(os.environ.get(NOTEBOOK_FLAGS, ""))
-    return sys.argv[1:]
-
-
-class Parser(argparse.ArgumentParser):
-    """An argparse parser that reports a bad flag in one line."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def bounded(kind, low, high=math.inf, meaning="", low_open=False):
@@ -203,10 +93,210 @@ def sha256_hex(text):
 sha256_hex.metavar = "HEX"
 
 
-def parser_from_dataclass(config_class, description, prog, fields=None, epilog=None):
-    """One flag per field of `config_class` (or of `fields`): `batch_size`
-    becomes `--batch-size`. Flags not given are absent from the namespace, so
-    callers know which settings the user chose."""
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A run option that is not part of the recipe, with its flag's help."""
+
+    name: str
+    default: object
+    parse: object
+    help: str
+    data: bool = False  # Decides the prepared data: a flag of the prepare command.
+
+
+OPTIONS = [
+    Option("data_dir", None, str, "an extracted folder in the aclImdb layout "
+           "(train/, test/)", data=True),
+    Option("archive", None, str, "a local copy of aclImdb_v1.tar.gz, used instead "
+           "of downloading", data=True),
+    Option("data_url", download.IMDB_URL, str, "where to download from", data=True),
+    Option("sha256", download.IMDB_SHA256, sha256_hex, "expected SHA-256 of the "
+           "download", data=True),
+    Option("download_dir", "data", str, "where downloads are kept", data=True),
+    Option("holdout_test", 0.0, fraction, "carve a stand-in test split of this share "
+           "from train/ (for data without test/); reported as stand-in, never as IMDb "
+           "test accuracy", data=True),
+    Option("max_samples", None, sample_count, "quick runs: N reviews from train/ "
+           "(split into train and validation) and N from test/, balanced by label",
+           data=True),
+    Option("vocab_trainer", "fast", choice("fast", "keras"), "fast (identical "
+           "result, sooner) or keras (compute_word_piece_vocabulary)", data=True),
+    Option("cache_dir", "data/cache", str, "vocabulary and token cache", data=True),
+    Option("no_cache", False, bool, "recompute instead of using the cache", data=True),
+    Option("prepared", None, str, "train from a folder written by python -m "
+           "fnet_imdb.prepare (no TensorFlow needed)"),
+    Option("output_dir", None, str, "where results are written (default: a new "
+           "runs/<date-time>/, with runs/latest leading to the newest)"),
+    Option("models", MODEL_KINDS, listed(model_name), "comma-separated models to "
+           "train"),
+    Option("seeds", None, listed(seed_value), "train each model once per seed "
+           "(weights and shuffling; the split stays --seed's)"),
+    Option("fourier", "auto", choice("auto", "fast", "keras"), "FNet's Fourier "
+           "mixing: fast (same math from half the spectrum), keras (FNetEncoder's "
+           "own), or auto: fast on a CPU, keras on an accelerator"),
+    Option("keep_best", False, bool, "opt-in: keep the weights of the epoch with the "
+           "lowest validation loss"),
+    Option("bucket_by_length", False, bool, "opt-in: batch reviews of similar "
+           "length, padded to 64/128/256/512"),
+    Option("mixed_precision", False, bool, "opt-in: compute in bfloat16, keep "
+           "float32 weights"),
+    Option("data_parallel", False, bool, "split each batch over all local devices "
+           "(JAX backend)"),
+    Option("quiet", False, bool, "print only errors and the final table"),
+    Option("smoke", False, bool, "a smoke test: both models on the tiny fixture "
+           "data/tiny_imdb, offline, in seconds (other flags still apply); fails "
+           "unless every output is written, every figure is finite and the training "
+           "loss falls"),
+]  # fmt: skip
+# The recipe's settings that decide the prepared data, and those checked
+# against their own rule rather than "a positive number".
+DATA_RECIPE = ("max_seq_len", "vocab_size", "validation_split", "seed")
+RECIPE_PARSERS = {
+    "dropout": fraction,
+    "validation_split": open_fraction,
+    "seed": seed_value,
+    "learning_rate": positive_float,
+}
+
+TINY_IMDB = Path(__file__).resolve().parents[1] / "data" / "tiny_imdb"
+# What --smoke sets: small enough for seconds on 2 CPU cores, large enough to
+# learn the fixture.
+SMOKE_SETTINGS = {
+    "data_dir": str(TINY_IMDB),
+    "output_dir": "runs/smoke",
+    "max_seq_len": 64,
+    "vocab_size": 300,
+    "epochs": 20,
+    "batch_size": 8,
+    "embed_dim": 16,
+    "intermediate_dim": 32,
+    "num_layers": 1,
+    "learning_rate": 0.003,
+}
+NOTEBOOK_FLAGS = "FNET_IMDB_FLAGS"
+COMMANDS = {"prepare": "fnet_imdb.prepare", "predict": "fnet_imdb.predict"}
+
+
+def recipe_settings(recipe, names=None):
+    """(name, default, parser, help) of each recipe setting, or of `names`."""
+    from fnet_imdb.tutorial import recipe_help
+
+    meanings = recipe_help()
+    return [
+        (name, value, recipe_parser(name, value), meanings.get(name, "recipe setting"))
+        for name, value in recipe.items()
+        if names is None or name in names
+    ]
+
+
+def recipe_parser(name, value):
+    if name in RECIPE_PARSERS:
+        return RECIPE_PARSERS[name]
+    return positive_int if isinstance(value, int) else positive_float
+
+
+def option_settings(options):
+    return [(o.name, o.default, o.parse, o.help) for o in options]
+
+
+def parse(recipe, argv, prog="fnet_classification.py"):
+    """The run's settings as a namespace: the recipe's and the options', each
+    overridden by its flag, then resolved to what runs (`--smoke`'s settings,
+    a prepared folder's, `--fourier auto`'s choice).
+
+    Outside a notebook, an error from here on prints one line (a traceback
+    with `--debug`).
+    """
+    if argv and argv[0] in COMMANDS:
+        sys.exit(
+            f"{prog}: error: {argv[0]} is a command of its own: "
+            f"python -m {COMMANDS[argv[0]]} --help"
+        )
+    parser = make_parser(
+        recipe_settings(recipe) + option_settings(OPTIONS),
+        "Train and compare FNet and a Transformer on IMDb reviews. Defaults are "
+        "the keras-io recipe.",
+        prog,
+        epilog="Other commands: python -m fnet_imdb.prepare (data for training "
+        "elsewhere), python -m fnet_imdb.predict (classify text); each has --help.",
+    )
+    chosen = vars(parser.parse_args(argv))
+    if not chosen.pop("debug", False) and not in_notebook():
+        sys.excepthook = one_line_errors
+    if chosen.get("smoke"):
+        chosen = with_smoke_settings(chosen)
+    config = with_defaults(recipe, chosen)
+    if config.data_dir and config.archive:
+        parser.error("use either --data-dir or --archive, not both")
+    if "transformer" in config.models and config.embed_dim % config.num_heads:
+        parser.error("--embed-dim must be a multiple of --num-heads")
+    if config.prepared:
+        from fnet_imdb import prepared
+
+        settings = prepared.manifest(config.prepared)["settings"]
+        clash = prepared.contradictions(settings, chosen)
+        if clash:
+            raise ValueError(f"{clash}: prepare the data again with these settings")
+        vars(config).update(settings)
+    if config.fourier == "auto":
+        from fnet_imdb import backend
+
+        on_cpu = backend.training_device()[0] == "cpu"
+        config.fourier = "fast" if on_cpu else "keras"
+    return config
+
+
+def with_defaults(recipe, chosen):
+    """The recipe and the options' defaults, under the flags `chosen`."""
+    defaults = {option.name: option.default for option in OPTIONS}
+    return argparse.Namespace(**{**recipe, **defaults, **chosen})
+
+
+def data_settings(config):
+    """The settings that decide the prepared data, as `prepared.json` keeps them."""
+    names = DATA_RECIPE + tuple(option.name for option in OPTIONS if option.data)
+    return {name: getattr(config, name) for name in names}
+
+
+def with_smoke_settings(chosen):
+    """The flags chosen, with the `--smoke` settings under them: a flag given
+    explicitly wins, and `--archive` or `--data-dir` replaces the fixture."""
+    settings = dict(SMOKE_SETTINGS)
+    if chosen.get("archive") or chosen.get("data_dir"):
+        del settings["data_dir"]
+    elif not TINY_IMDB.is_dir():
+        raise ValueError(
+            f"--smoke needs the fixture {TINY_IMDB}, which a checkout of the "
+            "repository has (a pip-installed copy does not)"
+        )
+    return {**settings, **chosen}
+
+
+def in_notebook():
+    """Whether this runs in a Jupyter kernel (the tutorial's notebook form)."""
+    ipython = sys.modules.get("IPython")
+    return hasattr(ipython and ipython.get_ipython(), "kernel")
+
+
+def arguments():
+    """The flags of this run: the command line's, or in a notebook, whose kernel
+    has its own, those in the `FNET_IMDB_FLAGS` environment variable."""
+    if in_notebook():
+        return shlex.split(os.environ.get(NOTEBOOK_FLAGS, ""))
+    return sys.argv[1:]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser that reports a bad flag in one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def make_parser(settings, description, prog, epilog=None):
+    """One flag per (name, default, parser, help) setting: `batch_size` becomes
+    `--batch-size`. Flags not given are absent from the namespace, so callers
+    know which settings the user chose."""
     parser = Parser(
         allow_abbrev=False,
         prog=prog,
@@ -214,47 +304,53 @@ def parser_from_dataclass(config_class, description, prog, fields=None, epilog=N
         epilog=epilog,
         argument_default=argparse.SUPPRESS,
     )
-    for field in fields or dataclasses.fields(config_class):
-        flag = "--" + field.name.replace("_", "-")
-        parse, help_text = field.metadata["parse"], FLAG_HELP[field.name]
-        if parse is bool:
+    for name, default, parse_value, help_text in settings:
+        flag = "--" + name.replace("_", "-")
+        if parse_value is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
             continue
-        metavar = getattr(parse, "metavar", "PATH")
-        default = field.default
         if isinstance(default, tuple):
             default = ",".join(map(str, default))
         shown = "" if default is None else f" (default: {default})"
-        parser.add_argument(flag, type=parse, metavar=metavar, help=help_text + shown)
+        metavar = getattr(parse_value, "metavar", "PATH")
+        parser.add_argument(
+            flag, type=parse_value, metavar=metavar, help=help_text + shown
+        )
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks on errors"
     )
     return parser
 
 
-def run_cli(commands, argv):
-    """Run the command named by `argv[0]` (or the default, `commands[None]`) and
-    turn every failure into one line on stderr, or a traceback with `--debug`
-    (taken out of `argv` here; the parsers list it only for --help)."""
-    debug = "--debug" in argv
-    argv = [arg for arg in argv if arg != "--debug"]
-    name = argv[0] if argv and argv[0] in commands else None
-    try:
-        commands[name](argv[1:] if name else argv)
-        return 0
-    except KeyboardInterrupt as interrupt:
-        finished = ", ".join(getattr(interrupt, "finished", []))
+def one_line_errors(kind, error, trace):
+    """`sys.excepthook` of the script: an error as one line on stderr."""
+    if issubclass(kind, KeyboardInterrupt):
+        finished = ", ".join(getattr(error, "finished", []))
         print(
             f"interrupted: finished {finished or 'nothing'}; "
             "no half-written output was left behind",
             file=sys.stderr,
         )
+    else:
+        print(f"error: {str(error) or kind.__name__}", file=sys.stderr)
+
+
+def run_command(main, argv):
+    """Run a command's `main(argv)`, every failure one line on stderr, or a
+    traceback with `--debug` (taken out of `argv` here; the parsers list it
+    only for --help). Returns the exit status."""
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
+    try:
+        main(argv)
+        return 0
+    except KeyboardInterrupt as interrupt:
+        one_line_errors(type(interrupt), interrupt, None)
         return 130
     except Exception as error:  # The one place that turns errors into messages.
         if debug:
             traceback.print_exc()
-        message = str(error) or type(error).__name__
-        print(f"error: {message}", file=sys.stderr)
+        one_line_errors(type(error), error, None)
         return 1
 
 

@@ -156,29 +156,29 @@ def dataset_root(extracted):
     return extracted / "aclImdb"
 
 
-def imdb_folder(config, say):
+def imdb_folder(data_dir, archive, download_dir, url, sha256, say):
     """The aclImdb folder to read, and the SHA-256 of the archive it came from
-    (None for `--data-dir`), downloading and extracting as needed."""
-    if config.data_dir:
-        return Path(config.data_dir), None
-    if config.archive:
-        archive = Path(config.archive)
+    (None for `data_dir`), downloading and extracting as needed."""
+    if data_dir:
+        return Path(data_dir), None
+    if archive:
+        archive = Path(archive)
         if not archive.is_file():
             raise ValueError(f"archive {archive} does not exist")
         digest = file_sha256(archive)
     else:
-        archive = Path(config.download_dir) / "aclImdb_v1.tar.gz"
+        archive = Path(download_dir) / "aclImdb_v1.tar.gz"
         digest = file_sha256(archive) if archive.is_file() else None
-        if digest != config.sha256:
-            say(f"Downloading {config.data_url} to {archive}")
-            size = IMDB_SIZE if config.sha256 == IMDB_SHA256 else None
+        if digest != sha256:
+            say(f"Downloading {url} to {archive}")
+            size = IMDB_SIZE if sha256 == IMDB_SHA256 else None
             try:
-                download(config.data_url, archive, config.sha256, size)
+                download(url, archive, sha256, size)
             except DownloadError as error:
                 raise DownloadError(
                     f"{error}. To run offline, pass --archive with a copy of "
                     "aclImdb_v1.tar.gz or --data-dir with an extracted aclImdb folder"
                 ) from error
-            digest = config.sha256
-    extracted = extract(archive, Path(config.download_dir) / "extracted", digest)
+            digest = sha256
+    extracted = extract(archive, Path(download_dir) / "extracted", digest)
     return dataset_root(extracted), digest

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import numpy as np
 
-from fnet_imdb import backend, download
-
 CLASS_NAMES = ("neg", "pos")
 
 
@@ -34,30 +32,8 @@ def check_dataset_dir(root, need_test=True):
                 )
 
 
-def read_reviews(directory, seed, validation_split=None):
-    """The reviews of `directory` as (texts, labels) arrays: one pair, or two
-    (kept and held out) with `validation_split`, shuffled by `seed`.
-
-    `class_names` skips `train/unsup` without deleting anything.
-    """
-    tf = backend.import_tensorflow()
-    import keras
-
-    # Its shuffle depends on TensorFlow's global seed too: fix that as well.
-    tf.random.set_seed(seed)
-    datasets = keras.utils.text_dataset_from_directory(
-        directory,
-        class_names=list(CLASS_NAMES),
-        batch_size=None,
-        validation_split=validation_split,
-        subset="both" if validation_split else None,
-        seed=seed,
-        verbose=False,
-    )
-    return [to_arrays(d) for d in (datasets if validation_split else [datasets])]
-
-
 def to_arrays(dataset):
+    """A dataset of (text, label) pairs as two numpy arrays: bytes and int32."""
     texts, labels = [], []
     for text_batch, label_batch in dataset.batch(4096).as_numpy_iterator():
         texts.extend(text_batch)
@@ -121,32 +97,36 @@ def balanced_subset(texts, labels, limit):
     return texts[keep], labels[keep]
 
 
-def load_splits(config, say):
-    """Train, validation and test (texts, labels), and what was read: the
-    folder, the archive's checksum, and per split the reviews kept (after
-    `--max-samples`) and those skipped or repaired."""
-    root, digest = download.imdb_folder(config, say)
-    check_dataset_dir(root, need_test=not config.holdout_test)
-    if config.holdout_test:
-        rest, test = read_reviews(root / "train", config.seed, config.holdout_test)
-        train, validation = split_tail(rest, config.validation_split)
+def load_splits(folder, seed, validation_split, max_samples, holdout_test, read):
+    """Train, validation and test (texts, labels) of an aclImdb `folder`, and
+    per split the reviews kept (after `max_samples`) and those skipped or
+    repaired. `read(directory, seed, share)` reads a folder's reviews as one
+    dataset, or two (kept, held out) for a share.
+
+    With `holdout_test`, a stand-in test split is carved from `train/` first.
+    """
+    folder = Path(folder)
+    check_dataset_dir(folder, need_test=not holdout_test)
+    if holdout_test:
+        rest, test = map(to_arrays, read(folder / "train", seed, holdout_test))
+        train, validation = split_tail(rest, validation_split)
     else:
-        train, validation = read_reviews(
-            root / "train", config.seed, config.validation_split
+        train, validation = map(
+            to_arrays, read(folder / "train", seed, validation_split)
         )
-        (test,) = read_reviews(root / "test", config.seed)
+        test = to_arrays(read(folder / "test", seed, None))
     splits = {"train": train, "validation": validation, "test": test}
-    record = {"directory": str(root), "archive_sha256": digest}
+    counts = {}
     for name, (texts, labels) in splits.items():
-        texts, labels, counts = clean_reviews(texts, labels)
-        if config.max_samples:
-            share = {"train": 1 - config.validation_split, "test": 1}
-            limit = round(config.max_samples * share.get(name, config.validation_split))
+        texts, labels, repaired = clean_reviews(texts, labels)
+        if max_samples:
+            share = {"train": 1 - validation_split, "test": 1}
+            limit = round(max_samples * share.get(name, validation_split))
             texts, labels = balanced_subset(texts, labels, limit)
         if len(set(labels.tolist())) < 2:
             raise ValueError(
                 f"the {name} split needs reviews of both labels, found {len(labels)}"
             )
         splits[name] = (texts, labels)
-        record[name] = {"reviews": len(labels), **counts}
-    return splits, record
+        counts[name] = {"reviews": len(labels), **repaired}
+    return splits, counts

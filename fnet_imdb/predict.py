@@ -3,21 +3,20 @@
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from fnet_imdb import MASK_WARNING, MODEL_KINDS, backend, preprocessing
-from fnet_imdb.batches import bucket_length
-from fnet_imdb.cli import Parser
+from fnet_imdb import MODEL_KINDS, backend, preprocessing, rundir, tutorial
+from fnet_imdb.cli import Parser, run_command
 from fnet_imdb.imdb import decode_utf8, has_content
+from fnet_imdb.vocabulary import read_vocabulary
 
 
 def predict_parser():
     parser = Parser(
         allow_abbrev=False,
-        prog="fnet_classification.py predict",
+        prog="python -m fnet_imdb.predict",
         description="Classify reviews with the models of a finished run "
         "(needs TensorFlow and tensorflow-text for the tokenizer).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -42,10 +41,10 @@ def load_run(run_dir, model="all"):
     An interrupted run (results.json with "complete": false) serves the models it
     finished.
     """
-    run_dir = Path(run_dir)
+    run_dir = rundir.resolve(run_dir)
     try:
         results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-        vocabulary = (run_dir / "vocab.txt").read_text(encoding="utf-8")
+        vocabulary = read_vocabulary(run_dir / "vocab.txt")
         trained = results["models"]
         if "max_seq_len" not in results["config"]:
             raise KeyError("config.max_seq_len")
@@ -62,23 +61,27 @@ def load_run(run_dir, model="all"):
     import keras_hub  # noqa: F401  (registers the layers the saved models use)
 
     models = {k: keras.saving.load_model(run_dir / f"{k}.keras") for k in kinds}
-    # One token per line; splitlines() would also split on U+2028 inside a token.
-    return results, vocabulary.split("\n")[:-1], models
+    return results, vocabulary, models
 
 
 def classify(texts, results, vocabulary, models):
     """Probability of "positive" per model for each text; None for empty text.
 
-    Reviews go through the training run's own preprocessing, padded to its
-    sequence length, or to their bucket's length if it was trained with bucketing.
+    Reviews go through the training run's own preprocessing (the tutorial's
+    tokenizer), padded to its sequence length, or to their bucket's length if it
+    was trained with bucketing.
     """
+    from fnet_imdb.batches import bucket_length  # Imports Keras: after the backend.
+
     config = results["config"]
     rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
     filled = [row for row in rows if has_content(row["text"])]
     if not filled:
         return rows
     texts = [row["text"].encode("utf-8") for row in filled]
-    token_ids = preprocessing.token_ids(texts, vocabulary, config["max_seq_len"])
+    make_tokenizer = tutorial.load("make_tokenizer").make_tokenizer
+    tokenizer = make_tokenizer(vocabulary, config["max_seq_len"])
+    token_ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(texts))
     lengths = np.count_nonzero(token_ids, axis=1)
     widths = np.full(len(filled), config["max_seq_len"])
     if config.get("bucket_by_length"):
@@ -94,11 +97,10 @@ def classify(texts, results, vocabulary, models):
     return rows
 
 
-def predict_main(argv):
+def main(argv):
     """Classify TEXT arguments, or lines of stdin, and print one line each."""
     args = predict_parser().parse_args(argv)
     backend.choose_backend()
-    warnings.filterwarnings("ignore", message=MASK_WARNING)
     # Invalid UTF-8 in arguments arrives as surrogates: replace it, as on stdin.
     decoded = [decode_utf8(t.encode("utf-8", "surrogateescape")) for t in args.texts]
     texts, where = [text for text, _ in decoded], "in TEXT"
@@ -124,3 +126,7 @@ def predict_main(argv):
             ]
             print("  ".join(cells) + f"\t{row['text'][:80]}")
     return rows
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, sys.argv[1:]))

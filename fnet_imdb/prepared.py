@@ -9,6 +9,7 @@ import numpy as np
 
 from fnet_imdb.cache import atomic_path, write_text
 from fnet_imdb.download import file_sha256
+from fnet_imdb.vocabulary import read_vocabulary, write_vocabulary
 
 FORMAT = 1
 SPLITS = ("train", "validation", "test")
@@ -18,7 +19,7 @@ def write(directory, vocabulary, token_ids, labels, settings, data):
     """Write the folder; `prepared.json`, written last, marks it complete."""
     directory = Path(directory)
     (directory / "prepared.json").unlink(missing_ok=True)
-    write_text(directory / "vocab.txt", "".join(f"{token}\n" for token in vocabulary))
+    write_vocabulary(directory / "vocab.txt", vocabulary)
     arrays = {f"{split}_ids": token_ids[split] for split in SPLITS}
     arrays |= {f"{split}_labels": labels[split] for split in SPLITS}
     with atomic_path(directory / "tokens.npz") as partial:
@@ -36,29 +37,44 @@ def write(directory, vocabulary, token_ids, labels, settings, data):
     return manifest
 
 
-def read(directory):
-    """The manifest, vocabulary, token ids and labels of a prepared folder,
-    checked against its checksums; one clear error if anything is off."""
+def manifest(directory):
+    """`prepared.json` of a prepared folder; one clear error if it is missing."""
     directory = Path(directory)
     try:
         manifest = json.loads((directory / "prepared.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
             raise ValueError(f"format {manifest.get('format')!r}, expected {FORMAT}")
-        for name, digest in manifest["sha256"].items():
+        missing = {"settings", "sha256", "data"} - manifest.keys()
+        if missing:
+            raise ValueError(f"prepared.json has no {', '.join(sorted(missing))}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise incomplete(directory, error) from error
+    return manifest
+
+
+def read(directory):
+    """The vocabulary, token ids, labels and data record of a prepared folder,
+    checked against its checksums; one clear error if anything is off."""
+    directory = Path(directory)
+    description = manifest(directory)
+    try:
+        for name, digest in description["sha256"].items():
             if file_sha256(directory / name) != digest:
                 raise ValueError(f"{name} does not match its checksum")
-        vocabulary = (
-            (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-        )
+        vocabulary = read_vocabulary(directory / "vocab.txt")
         with np.load(directory / "tokens.npz", allow_pickle=False) as arrays:
             token_ids = {split: arrays[f"{split}_ids"] for split in SPLITS}
             labels = {split: arrays[f"{split}_labels"] for split in SPLITS}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ValueError(
-            f"{directory} is not a complete prepared folder ({error}); make one with: "
-            f"python fnet_classification.py prepare --output-dir {directory}"
-        ) from error
-    return manifest, vocabulary, token_ids, labels
+    except (OSError, ValueError, KeyError) as error:
+        raise incomplete(directory, error) from error
+    return vocabulary, token_ids, labels, description["data"]
+
+
+def incomplete(directory, error):
+    return ValueError(
+        f"{directory} is not a complete prepared folder ({error}); make one with: "
+        f"python -m fnet_imdb.prepare --output-dir {directory}"
+    )
 
 
 def contradictions(settings, chosen):

@@ -11,17 +11,6 @@ def lower_case(texts):
     return tf.strings.lower(list(texts), encoding="utf-8").numpy()
 
 
-def make_tokenizer(vocabulary, sequence_length):
-    """keras-hub's WordPiece tokenizer, padding with `[PAD]` (id 0) and
-    truncating to `sequence_length`; text arrives lower-cased already."""
-    backend.import_tensorflow()
-    import keras_hub
-
-    return keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=vocabulary, lowercase=False, sequence_length=sequence_length
-    )
-
-
 def tokenize(tokenizer, texts):
     """Token ids of lower-cased `texts`, as an int32 array (JAX has no int64)."""
     tf = backend.import_tensorflow()
@@ -36,6 +25,13 @@ def detokenize(tokenizer, token_ids):
     return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
-def token_ids(texts, vocabulary, sequence_length):
-    """Raw reviews to token ids: lower-case, tokenize, pad or truncate."""
-    return tokenize(make_tokenizer(vocabulary, sequence_length), lower_case(texts))
+def cached_token_ids(cache, tokenizer, texts):
+    """Token ids of each split's lower-cased `texts` (a dict), from `cache`
+    while the vocabulary, length and texts stay the same; and "reused" or
+    "computed"."""
+    inputs = [tokenizer.vocabulary, tokenizer.sequence_length, *texts.values()]
+    return cache.get(
+        "tokens",
+        inputs,
+        lambda: {name: tokenize(tokenizer, split) for name, split in texts.items()},
+    )

@@ -2,35 +2,77 @@
 their spread, and the tables of `results.md`."""
 
 import contextlib
-import dataclasses
 import io
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import time
 from importlib import metadata
 
 from fnet_imdb import MODEL_NAMES
+from pathlib import Path
+
+from fnet_imdb import backend, rundir
 from fnet_imdb.cache import atomic_path, write_text
-from fnet_imdb.layers import as_keras_hub_fnet
-from fnet_imdb.plots import save_plots, show_in_notebook, test_label
 from fnet_imdb.cli import Interrupted
+from fnet_imdb.plots import save_plots, show_in_notebook, test_label
+from fnet_imdb.vocabulary import write_vocabulary
 
 SUMMARISED = ("train_seconds", "val_accuracy", "test_accuracy")
 OUTPUT_FILES = ("vocab.txt", "fnet.keras", "transformer.keras", "results.json")
 OUTPUT_FILES += ("results.md", "learning_curves.png", "comparison.png")
 
 
+# Settings that change no result: a run resumes whatever their values.
+NOT_RESUMED_ON = ("quiet", "output_dir", "cache_dir", "no_cache", "download_dir")
+
+
+def start(config, devices=()):
+    """The record of a training run in its own output folder, locked, with the
+    backend, device and machine it trains on; a resumed run's finished
+    training is kept. Says where it writes in a line or two."""
+    import keras
+
+    device, device_name = backend.training_device()
+    backend.warn_if_gpu_unused(keras.backend.backend(), device)
+    settings = {k: v for k, v in vars(config).items() if k not in NOT_RESUMED_ON}
+    folder = rundir.open_run(config.output_dir, settings)
+    record = Record(config, folder.folder, config.quiet)
+    record.lock = folder
+    if folder.previous:
+        for key in ("timings", "models"):
+            record.results[key] = folder.previous[key]
+    else:
+        for name in OUTPUT_FILES:
+            (record.output_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(record.output_dir / ".backup", ignore_errors=True)
+    record.results["resumed"] = bool(folder.previous)
+    record.results["environment"] = {
+        **environment(keras.backend.backend(), device_name),
+        "data_parallel_devices": [str(d) for d in devices],
+    }
+    record.write_json()  # From now on, an interrupted run can resume.
+    if folder.note:
+        record.say(folder.note[:1].upper() + folder.note[1:] + ".")
+    record.say(
+        f"Keras {keras.__version__} on {keras.backend.backend()}, training on "
+        f"{device_name}; results go to {record.output_dir}/."
+    )
+    return record
+
+
 class Record:
     """The results of one run, its stages' timings and its `results.json`."""
 
     def __init__(self, config, output_dir, quiet=False):
-        self.output_dir, self.quiet, self.finished = output_dir, quiet, []
+        self.output_dir, self.quiet, self.stages = output_dir, quiet, []
+        self.lock = None
         self.started = time.perf_counter()
         self.results = {
-            "config": dataclasses.asdict(config),
+            "config": dict(vars(config)),
             "environment": {},
             "timings": {},
             "cache": {},
@@ -53,30 +95,35 @@ class Record:
             with silence or contextlib.nullcontext():
                 yield
         except KeyboardInterrupt:
-            raise Interrupted(self.finished) from None
+            raise Interrupted(self.stages) from None
         seconds = time.perf_counter() - start
         self.results["timings"][name] = seconds
-        self.finished.append(name)
+        self.stages.append(name)
         self.say(f"== {name} done in {seconds:.1f} s")
 
-    def start(self, config, data, environment):
-        """Record what this run trains on and where; its outputs replace all
-        of the previous run's."""
-        self.results.update(config=dataclasses.asdict(config), data=data)
-        self.results["environment"] = environment
-        for name in OUTPUT_FILES:
-            (self.output_dir / name).unlink(missing_ok=True)
-
     def save_vocabulary(self, vocabulary):
-        write_text(self.output_dir / "vocab.txt", "".join(f"{t}\n" for t in vocabulary))
+        write_vocabulary(self.output_dir / "vocab.txt", vocabulary)
+
+    def backup_dir(self, kind, seed):
+        """Where the training of `kind` from `seed` keeps its backups."""
+        return self.output_dir / ".backup" / f"{kind}-seed{seed}"
+
+    def finished(self, kind, seed):
+        """Whether this run has a finished record of `kind` from `seed`."""
+        runs = self.results["models"].get(kind, {}).get("runs", [])
+        return any(run["seed"] == seed for run in runs)
 
     def add_run(self, kind, model, run):
         """Record one model's run (one seed) and its models' spread; the first
         run of each model is saved, with plain keras-hub layers."""
-        run["to_first_step"] = run.pop("first_step_at") - self.started
-        self.results["timings"].setdefault("to_first_step", run["to_first_step"])
+        first_step_at = run.pop("first_step_at")  # None if no epoch was left.
+        if first_step_at is not None:
+            run["to_first_step"] = first_step_at - self.started
+            self.results["timings"].setdefault("to_first_step", run["to_first_step"])
         entry = self.results["models"].setdefault(kind, {"runs": []})
         if not entry["runs"]:
+            from fnet_imdb.layers import as_keras_hub_fnet  # Keras: after the backend.
+
             with atomic_path(self.output_dir / f"{kind}.keras") as partial:
                 as_keras_hub_fnet(model).save(partial)
             entry.update(params=model.count_params(), saved_seed=run["seed"])
@@ -86,15 +133,19 @@ class Record:
 
     def finish(self):
         """Write the plots and `results.md`, mark the run complete, print the
-        table (the pictures below it in a notebook); return the results."""
+        table (the pictures below it in a notebook); check a `--smoke` run."""
         pictures = save_plots(self.results, self.output_dir)
         write_text(self.output_dir / "results.md", results_markdown(self.results))
         self.results["complete"] = True
         self.write_json()
+        shutil.rmtree(self.output_dir / ".backup", ignore_errors=True)
+        if self.lock:
+            self.lock.release()
         print(comparison_table(self.results), flush=True)
         show_in_notebook(pictures)
         self.say(f"Results written to {self.output_dir}/")
-        return self.results
+        if self.results["config"]["smoke"]:
+            check_smoke_run(self.results, self.output_dir)
 
     def write_json(self):
         text = json.dumps(self.results, indent=2, default=str)

@@ -1,30 +1,42 @@
-"""The WordPiece vocabulary: keras-hub's learner, or our faster identical one."""
+"""The WordPiece vocabulary: our faster copy of keras-hub's learner, its cache and its file."""
 
 import collections
+from pathlib import Path
+
+import numpy as np
 
 from fnet_imdb import backend
+
+
+def write_vocabulary(path, tokens):
+    """`vocab.txt`: one token per line, atomically."""
+    from fnet_imdb.cache import write_text
+
+    write_text(path, "".join(f"{token}\n" for token in tokens))
+
+
+def read_vocabulary(path):
+    """The tokens of a `vocab.txt`."""
+    # One token per line; splitlines() would also split on U+2028 inside a token.
+    return Path(path).read_text(encoding="utf-8").split("\n")[:-1]
+
 
 # Part of the cache key of every vocabulary: raise it whenever a change to
 # this module could change a learnt vocabulary.
 LEARNER_VERSION = 1
 
 
-def learn_vocabulary(texts, vocabulary_size, reserved_tokens, trainer="fast"):
-    """The WordPiece vocabulary of `texts` (lower-cased bytes), reserved tokens
-    first. It may hold fewer than `vocabulary_size` tokens on a small corpus.
+def cached(cache, texts, vocabulary_size, reserved_tokens, trainer, learn):
+    """`learn(texts, vocabulary_size, trainer)`, a WordPiece vocabulary of
+    `texts`, from `cache` while its inputs and this module stay the same; and
+    "reused" or "computed"."""
 
-    `trainer="keras"` calls `compute_word_piece_vocabulary`; "fast" returns the
-    identical list sooner.
-    """
-    tf = backend.import_tensorflow()
-    if trainer == "fast":
-        return fast_word_piece_vocabulary(texts, vocabulary_size, reserved_tokens)
-    import keras_hub
+    def compute():
+        return {"tokens": np.array(learn(texts, vocabulary_size, trainer))}
 
-    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(1000).prefetch(2)
-    return keras_hub.tokenizers.compute_word_piece_vocabulary(
-        dataset, vocabulary_size=vocabulary_size, reserved_tokens=reserved_tokens
-    )
+    inputs = [texts, vocabulary_size, reserved_tokens, trainer, LEARNER_VERSION]
+    arrays, status = cache.get("vocab", inputs, compute)
+    return arrays["tokens"].tolist(), status
 
 
 # keras_hub's compute_word_piece_vocabulary spends nearly all its time (105 of

@@ -1,11 +1,14 @@
-"""Shared fixtures: the recipe's config shrunk to the tiny fixture, and one run.
+"""Shared fixtures: the tutorial's recipe shrunk to the tiny fixture, and one run.
 
-Like google-research f_net's tests, we keep the real `Config` and shrink only
-its sizes, so the code under test is the code that runs at full size.
+Like google-research f_net's tests, we keep the real recipe and shrink only its
+sizes, so the code under test is the code that runs at full size. Importing the
+tutorial would run it: tests take its definitions with `fnet_imdb.tutorial.load`,
+and run it whole with `run_tutorial` (in this process) or `run_script` (in a
+fresh one, as a user does).
 """
 
-import dataclasses
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -13,15 +16,17 @@ from pathlib import Path
 
 import pytest
 
-import fnet_classification  # Chooses the Keras backend first.
-from fnet_imdb import cli
+from fnet_imdb import cli, prepare, tutorial
 
+# Chooses the Keras backend first, as the tutorial does.
+TUTORIAL = tutorial.load(*prepare.STEPS, "build_classifier", "compile_classifier")
 ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "fnet_classification.py"
 TINY_IMDB = cli.TINY_IMDB
 
 
 def flags(settings):
-    """Command-line flags for a dict of `Config` settings."""
+    """Command-line flags for a dict of settings."""
     return [
         text
         for name, value in settings.items()
@@ -42,11 +47,37 @@ TINY_TRAINING_FLAGS = flags(
 TINY_FLAGS = TINY_DATA_FLAGS + TINY_TRAINING_FLAGS
 
 
-def run_script(*args, stdin=None, env=None, prelude=""):
-    """The script in a fresh process, as a user runs it; `prelude` is Python
-    run first in that process (for example to make an import fail)."""
-    code = f"{prelude}\nimport runpy, sys\nsys.argv[0] = 'fnet_classification.py'\n"
-    code += "runpy.run_path(sys.argv[0], run_name='__main__')"
+def parse(argv):
+    """The tutorial's settings for `argv`, as its Setup step resolves them."""
+    return cli.parse(TUTORIAL.recipe, list(map(str, argv)))
+
+
+def replace(config, **changes):
+    """A copy of a settings namespace with `changes`."""
+    return type(config)(**{**vars(config), **changes})
+
+
+def run_tutorial(*argv):
+    """Run the whole tutorial in this process with `argv` as its flags; return
+    its record's results."""
+    saved = sys.argv
+    sys.argv = [str(SCRIPT), *map(str, argv)]
+    try:
+        namespace = runpy.run_path(str(SCRIPT), run_name="__main__")
+    finally:
+        sys.argv = saved
+    return namespace["run"].results
+
+
+def run_script(*args, stdin=None, env=None, prelude="", module=None):
+    """The script (or `python -m module`) in a fresh process, as a user runs
+    it; `prelude` is Python run first in that process (for example to make an
+    import fail)."""
+    if module:
+        code = f"{prelude}\nimport runpy\nrunpy.run_module({module!r}, run_name='__main__')"
+    else:
+        code = f"{prelude}\nimport runpy, sys\nsys.argv[0] = {str(SCRIPT)!r}\n"
+        code += "runpy.run_path(sys.argv[0], run_name='__main__')"
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
         input=stdin,
@@ -59,10 +90,10 @@ def run_script(*args, stdin=None, env=None, prelude=""):
 
 @pytest.fixture
 def tiny_config(tmp_path):
-    """The tiny run's `Config`, writing into this test's own folders."""
-    config, _ = fnet_classification.parse_args(TINY_FLAGS)
-    return dataclasses.replace(
-        config, output_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache")
+    """The tiny run's settings, writing into this test's own folders."""
+    return parse(
+        TINY_FLAGS
+        + ["--output-dir", tmp_path / "run", "--cache-dir", tmp_path / "cache"]
     )
 
 
@@ -76,18 +107,27 @@ def tiny_imdb_copy(tmp_path):
 def tiny_run(tmp_path_factory):
     """One `--smoke` run of both models on the fixture, shared by many tests."""
     folder = tmp_path_factory.mktemp("tiny_run")
-    argv = ["--smoke", "--quiet"] + flags(
-        {"output_dir": folder / "run", "cache_dir": folder / "cache"}
+    results = run_tutorial(
+        "--smoke",
+        "--quiet",
+        "--output-dir",
+        folder / "run",
+        "--cache-dir",
+        folder / "cache",
     )
-    results = fnet_classification.main(argv)
     return folder / "run", results
 
 
 @pytest.fixture(scope="session")
 def tiny_prepared(tmp_path_factory):
-    """The fixture prepared for training elsewhere, by the `prepare` command."""
+    """The fixture prepared for training elsewhere, by the prepare command."""
     folder = tmp_path_factory.mktemp("prepared") / "prepared"
     cache = str(folder.parent / "cache")
     argv = TINY_DATA_FLAGS + ["--cache-dir", cache, "--output-dir", str(folder)]
-    fnet_classification.prepare_main(argv + ["--quiet"])
+    prepare.main(argv + ["--quiet"])
     return folder
+
+
+def load_imdb(config):
+    """The tutorial's Data step on `config`: lower-cased splits, data record."""
+    return prepare.read_data(config, TUTORIAL.read_reviews, print)

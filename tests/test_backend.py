@@ -1,7 +1,12 @@
-"""Tests for `fnet_imdb.backend`: the user's backend first, and GPU hints."""
+"""Tests for `fnet_imdb.backend`: the user's backend first, JAX on a GPU or a
+TPU, and GPU hints."""
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import keras
 import pytest
@@ -81,11 +86,12 @@ def test_choose_backend_keeps_env(keras_home, monkeypatch):
     assert os.environ["KERAS_BACKEND"] == "torch"
 
 
-def test_choose_backend_default_without_gpu(keras_home, monkeypatch):
-    """No choice and no GPU: TensorFlow, set in `KERAS_BACKEND`."""
+def test_choose_backend_default_without_accelerator(keras_home, monkeypatch):
+    """No choice, no GPU and no TPU: TensorFlow, set in `KERAS_BACKEND`."""
     imported = []
     monkeypatch.setattr(backend, "import_tensorflow", lambda: imported.append(1))
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
+    monkeypatch.setattr(backend, "tpu_present", lambda: False)
     assert backend.choose_backend() == "tensorflow"
     assert os.environ["KERAS_BACKEND"] == "tensorflow"
     assert imported == [1]
@@ -95,9 +101,65 @@ def test_choose_backend_jax_where_it_lists_a_gpu(keras_home, monkeypatch):
     """No choice, a GPU, a CUDA JAX that lists it: JAX."""
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     monkeypatch.setattr(backend, "installed", lambda prefix: prefix == "jax-cuda")
-    monkeypatch.setattr(backend, "jax_lists_a_gpu", lambda: True)
+    monkeypatch.setattr(backend, "tpu_present", lambda: False)
+    monkeypatch.setattr(backend, "jax_lists", lambda platform: platform == "gpu")
     assert backend.choose_backend() == "jax"
     assert os.environ["KERAS_BACKEND"] == "jax"
+
+
+def test_choose_backend_jax_where_it_lists_a_tpu(keras_home, monkeypatch):
+    """No choice, no NVIDIA GPU, a TPU that JAX lists (Colab's TPU runtime): JAX."""
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
+    monkeypatch.setattr(backend, "tpu_present", lambda: True)
+    monkeypatch.setattr(backend, "jax_lists", lambda platform: platform == "tpu")
+    assert backend.choose_backend() == "jax"
+    assert os.environ["KERAS_BACKEND"] == "jax"
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_choose_backend_tensorflow_where_jax_lists_no_accelerator(
+    keras_home, monkeypatch, gpu
+):
+    """A GPU or TPU that JAX cannot use (plugin or libtpu failed): TensorFlow."""
+    asked = []
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: None)
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: gpu)
+    monkeypatch.setattr(backend, "installed", lambda prefix: True)
+    monkeypatch.setattr(backend, "tpu_present", lambda: not gpu)
+    monkeypatch.setattr(backend, "jax_lists", lambda platform: asked.append(platform))
+    assert backend.choose_backend() == "tensorflow"
+    assert asked == ["gpu" if gpu else "tpu"]
+
+
+@pytest.mark.parametrize(
+    "files, libtpu, present",
+    [
+        (["accel0"], True, True),  # TPU v4 and older.
+        (["vfio/vfio", "vfio/0"], True, True),  # TPU v5e and newer.
+        (["vfio/vfio"], True, False),  # The kernel's VFIO control file only.
+        (["accel0"], False, False),  # No libtpu: JAX cannot use the chip.
+        ([], True, False),
+    ],
+)
+def test_tpu_present(tmp_path, monkeypatch, files, libtpu, present):
+    for name in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).touch()
+    monkeypatch.setattr(backend, "installed", lambda prefix: libtpu)
+    assert backend.tpu_present(tmp_path) is present
+
+
+@pytest.mark.parametrize(
+    "platform, kind", [("tpu", "TPU v5 lite"), ("gpu", "NVIDIA H100 80GB HBM3")]
+)
+def test_training_device_names_a_jax_accelerator(monkeypatch, platform, kind):
+    """A JAX TPU or GPU is the training device, with JAX's name for it."""
+    import jax
+
+    device = SimpleNamespace(platform=platform, device_kind=kind)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    monkeypatch.setattr(jax, "devices", lambda: [device])
+    assert backend.training_device() == (platform, kind)
 
 
 def test_unused_gpu_warning_without_gpu():
@@ -125,6 +187,29 @@ def test_distribute_over_devices_needs_jax():
     """Data parallelism on another backend fails with one clear error."""
     with pytest.raises(ValueError, match="needs the JAX backend"):
         backend.distribute_over_devices()
+
+
+def test_distribute_over_devices_uses_every_local_device(tmp_path):
+    """With JAX, `--data-parallel` spreads each batch over all local devices
+    (here 4 host devices; a GPU or TPU machine lists its accelerators)."""
+    code = "from fnet_imdb import backend; print(backend.distribute_over_devices())"
+    environment = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "KERAS_HOME": str(tmp_path),
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == str([f"cpu:{i}" for i in range(4)])
 
 
 def test_a_cpu_run_records_the_cpu_model():

@@ -218,3 +218,52 @@ def test_fit_reshuffles_every_epoch():
         assert sorted(order) == list(range(16))
     for before, after in zip(Recorded.orders, Recorded.orders[1:]):
         assert not np.array_equal(before, after)
+
+
+@pytest.mark.parametrize("bucket", [False, True])
+def test_first_epoch_has_the_uninterrupted_runs_order(bucket):
+    """With `first_epoch=k`, epochs k, k+1... come in the order an
+    uninterrupted run gives them, bucketed or not."""
+    token_ids, labels = reviews([10, 70, 300] * 9)
+
+    def orders(first_epoch, epochs):
+        batches = Batches(
+            token_ids, labels, 4, shuffle=True, seed=2, bucket=bucket,
+            first_epoch=first_epoch,
+        )  # fmt: skip
+        result = []
+        for _ in range(epochs):
+            result.append(epoch_order(batches))
+            batches.on_epoch_end()
+        return result
+
+    uninterrupted = orders(0, 4)
+    for a, b in zip(orders(2, 2), uninterrupted[2:]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(orders(2, 1)[0], uninterrupted[0])
+
+
+def test_fit_resumed_at_first_epoch_sees_the_same_orders():
+    """Under `fit` resumed at epoch 2 (`initial_epoch`), epochs 2 and 3 see
+    the orders of an uninterrupted run's epochs 2 and 3."""
+
+    class Recorded(Batches):
+        def on_epoch_begin(self):
+            self.orders.append(np.concatenate(self.batches))
+
+    token_ids, labels = reviews([3] * 16, max_seq_len=12)
+
+    def orders(first_epoch):
+        batches = Recorded(token_ids, labels, 4, shuffle=True, first_epoch=first_epoch)
+        batches.orders = []
+        tiny_classifier(mask_zero=False).fit(
+            batches, epochs=4, initial_epoch=first_epoch, shuffle=False, verbose=0
+        )
+        return batches.orders
+
+    uninterrupted = orders(0)
+    assert len(uninterrupted) == 4
+    resumed = orders(2)
+    assert len(resumed) == 2
+    for a, b in zip(resumed, uninterrupted[2:]):
+        np.testing.assert_array_equal(a, b)

@@ -1,11 +1,14 @@
 """Tests of the benchmarks' plumbing: the GPU script's summary, and the script
 itself on the fixture (slow)."""
 
+import datetime
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
@@ -55,3 +58,10 @@ def test_gpu_script_runs_on_the_fixture(tiny_prepared, tmp_path):
     assert [run["seed"] for run in saved["models"]["fnet"]["runs"]] == [42, 1, 7]
     summary = (tmp_path / "summary.md").read_text()
     assert "| 8 x 64 |" in summary and "| 64 x 32 |" in summary
+    recorded = json.loads((tmp_path / "environment.json").read_text())
+    keys = "device platform python jax jaxlib cuda keras keras_hub commit date"
+    assert set(recorded) == set(keys.split())
+    assert recorded["platform"] in ("gpu", "tpu", "cpu") and recorded["device"]
+    assert recorded["python"] == platform.python_version()
+    assert recorded["jax"] == metadata.version("jax")
+    assert datetime.datetime.fromisoformat(recorded["date"]).utcoffset() is not None

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-import fnet_classification as fc
+from fnet_imdb import prepare
 
 
 def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
@@ -11,7 +11,7 @@ def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
     argv += ["--output-dir", tiny_config.output_dir]
 
     def cache_state(extra=()):
-        return fc.prepare_main(argv + list(extra))["cache"]
+        return prepare.main(argv + list(extra))["cache"]
 
     assert cache_state() == {"vocab": "computed", "tokens": "computed"}
     first_vocab = open(f"{tiny_config.output_dir}/vocab.txt").read()

@@ -13,7 +13,6 @@ import shutil
 import socket
 import tarfile
 import threading
-import types
 
 import pytest
 
@@ -187,16 +186,8 @@ def test_connection_refused_is_retried_then_fails(
 
 def test_offline_message_names_the_offline_options(refused_url, tmp_path, monkeypatch):
     monkeypatch.setattr(downloads.time, "sleep", lambda seconds: None)
-    config = types.SimpleNamespace(
-        data_dir=None,
-        archive=None,
-        download_dir=str(tmp_path),
-        data_url=refused_url,
-        sha256=SHA256,
-        holdout_test=0,
-    )
     with pytest.raises(DownloadError) as error:
-        downloads.imdb_folder(config, say=lambda message: None)
+        downloads.imdb_folder(None, None, tmp_path, refused_url, SHA256, print)
     assert "--archive" in str(error.value)
     assert "--data-dir" in str(error.value)
     assert list(tmp_path.iterdir()) == []
@@ -353,8 +344,7 @@ def test_missing_folder_is_named(tmp_path):
 
 def test_default_run_downloads_once_then_reuses_the_archive(server, tmp_path):
     """The whole default path: download, verify, extract, train; then offline."""
-    import fnet_classification
-    from conftest import TINY_FLAGS, TINY_IMDB
+    from conftest import TINY_FLAGS, TINY_IMDB, run_tutorial
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -365,10 +355,10 @@ def test_default_run_downloads_once_then_reuses_the_archive(server, tmp_path):
     argv += ["--sha256", hashlib.sha256(server.body).hexdigest()]
     argv += ["--download-dir", str(tmp_path / "data")]
     argv += ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
-    first = fnet_classification.main(argv)
+    first = run_tutorial(*argv)
     assert len(server.ranges) == 1
     assert (tmp_path / "data" / "aclImdb_v1.tar.gz").read_bytes() == server.body
-    second = fnet_classification.main(argv)
+    second = run_tutorial(*argv)
     assert len(server.ranges) == 1  # Verified on disk, not downloaded again.
     assert first["data"]["test"]["reviews"] == second["data"]["test"]["reviews"] == 100
     assert first["models"]["fnet"]["params"] > 0

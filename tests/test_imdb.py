@@ -1,18 +1,17 @@
 """Reading IMDb: splits, cleaning, subsets and refused folders, on the tiny fixture."""
 
-import dataclasses
 import re
 import shutil
 
 import numpy as np
 import pytest
 
-import fnet_classification as fc
+from conftest import load_imdb, replace
 
 
 def load(config):
     """The tutorial's splits and the data record that `results.json` keeps."""
-    return fc.load_imdb(config, say=print)
+    return load_imdb(config)
 
 
 def test_split_sizes_and_labels(tiny_config):
@@ -30,7 +29,7 @@ def test_split_sizes_and_labels(tiny_config):
 def test_split_is_seeded_and_disjoint(tiny_config):
     first, _ = load(tiny_config)
     again, _ = load(tiny_config)
-    other, _ = load(dataclasses.replace(tiny_config, seed=7))
+    other, _ = load(replace(tiny_config, seed=7))
     assert first["validation"][0].tolist() == again["validation"][0].tolist()
     assert first["validation"][0].tolist() != other["validation"][0].tolist()
     train, validation = set(first["train"][0]), set(first["validation"][0])
@@ -45,7 +44,7 @@ def test_text_is_lower_cased(tiny_config):
 
 
 def test_max_samples_is_balanced(tiny_config):
-    splits, _ = load(dataclasses.replace(tiny_config, max_samples=10))
+    splits, _ = load(replace(tiny_config, max_samples=10))
     counts = {
         name: np.bincount(labels).tolist() for name, (_, labels) in splits.items()
     }
@@ -58,9 +57,7 @@ def test_holdout_test_comes_from_train_only(tiny_imdb_copy, tiny_config):
             path.unlink()
         (tiny_imdb_copy / "test" / label).rmdir()
     (tiny_imdb_copy / "test").rmdir()
-    config = dataclasses.replace(
-        tiny_config, data_dir=str(tiny_imdb_copy), holdout_test=0.2
-    )
+    config = replace(tiny_config, data_dir=str(tiny_imdb_copy), holdout_test=0.2)
     splits, _ = load(config)
     sizes = {name: len(labels) for name, (_, labels) in splits.items()}
     assert sizes == {"train": 64, "validation": 16, "test": 20}
@@ -76,7 +73,7 @@ def test_empty_and_invalid_reviews_are_counted(tiny_imdb_copy, tiny_config):
     (tiny_imdb_copy / "test" / "pos" / "903_9.txt").write_bytes(
         "\u200b\ufeff\x00".encode()
     )
-    splits, data = load(dataclasses.replace(tiny_config, data_dir=str(tiny_imdb_copy)))
+    splits, data = load(replace(tiny_config, data_dir=str(tiny_imdb_copy)))
     train_and_validation = {
         key: data["train"][key] + data["validation"][key]
         for key in ("reviews", "empty_skipped", "invalid_utf8_replaced")
@@ -106,14 +103,14 @@ def test_empty_and_invalid_reviews_are_counted(tiny_imdb_copy, tiny_config):
 )
 def test_incomplete_data_folder_is_refused(tiny_imdb_copy, tiny_config, part, message):
     shutil.rmtree(tiny_imdb_copy / part)
-    config = dataclasses.replace(tiny_config, data_dir=str(tiny_imdb_copy))
+    config = replace(tiny_config, data_dir=str(tiny_imdb_copy))
     with pytest.raises(ValueError, match=re.escape(message)):
         load(config)
 
 
 def test_validation_split_that_empties_a_split_is_refused(tiny_imdb_copy, tiny_config):
     shutil.rmtree(tiny_imdb_copy / "test")
-    config = dataclasses.replace(
+    config = replace(
         tiny_config,
         data_dir=str(tiny_imdb_copy),
         holdout_test=0.2,
@@ -125,7 +122,7 @@ def test_validation_split_that_empties_a_split_is_refused(tiny_imdb_copy, tiny_c
 
 def test_counts_are_taken_after_max_samples(tiny_config):
     """Defect: the counts were the split's size before subsetting."""
-    splits, data = load(dataclasses.replace(tiny_config, max_samples=10))
+    splits, data = load(replace(tiny_config, max_samples=10))
     for name, (_, labels) in splits.items():
         assert data[name]["reviews"] == len(labels)
     assert data["test"]["reviews"] == 10

@@ -8,9 +8,8 @@ import sys
 
 import numpy as np
 
-import fnet_classification as fc
-from conftest import run_script
-from fnet_imdb import preprocessing
+from conftest import TUTORIAL, run_script
+from fnet_imdb import cli, predict as predict_command, preprocessing
 from fnet_imdb.predict import classify, load_run
 
 
@@ -19,7 +18,7 @@ def fc_rows(run_dir, texts):
 
 
 def predict(capsys, *args):
-    code = fc.run(["predict", *map(str, args)])
+    code = cli.run_command(predict_command.main, list(map(str, args)))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -66,11 +65,7 @@ def test_predict_in_a_fresh_process_gives_the_same_probabilities(tiny_run):
     expected = fc_rows(run_dir, texts)
     stdin = "\n".join(texts).encode() + b"\n\xff\xfe broken bytes\n"
     result = run_script(
-        "predict",
-        "--run-dir",
-        run_dir,
-        "--json",
-        stdin=stdin,
+        "--run-dir", run_dir, "--json", stdin=stdin, module="fnet_imdb.predict"
     )
     assert result.returncode == 0, result.stderr.decode()
     warning = "warning: invalid UTF-8 on stdin was replaced by U+FFFD\n"
@@ -98,7 +93,9 @@ def test_saved_models_load_with_keras_and_keras_hub_alone(tiny_run, tmp_path):
     """On JAX, without TensorFlow or this project: plain keras-hub layers."""
     run_dir, _ = tiny_run
     results, vocabulary, models = load_run(run_dir)
-    ids = preprocessing.token_ids(["a wonderful film", "dull, awful"], vocabulary, 64)
+    tokenizer = TUTORIAL.make_tokenizer(vocabulary, 64)
+    texts = preprocessing.lower_case(["a wonderful film", "dull, awful"])
+    ids = preprocessing.tokenize(tokenizer, texts)
     np.save(tmp_path / "ids.npy", ids)
     paths = [str(run_dir / f"{kind}.keras") for kind in models]
     result = subprocess.run(

@@ -36,7 +36,7 @@ def folder(tmp_path):
 
 def test_round_trip(folder):
     """read() gives back the vocabulary, token ids and labels written."""
-    manifest, vocabulary, token_ids, labels = prepared.read(folder)
+    vocabulary, token_ids, labels, data = prepared.read(folder)
     expected_ids, expected_labels = arrays()
     assert vocabulary == VOCABULARY
     assert set(token_ids) == set(labels) == set(prepared.SPLITS)
@@ -45,7 +45,10 @@ def test_round_trip(folder):
         np.testing.assert_array_equal(labels[split], expected_labels[split])
         assert token_ids[split].dtype == np.int32
         assert labels[split].dtype == np.int32
-    assert manifest == json.loads((folder / "prepared.json").read_text())
+    assert data == DATA
+    assert prepared.manifest(folder) == json.loads(
+        (folder / "prepared.json").read_text()
+    )
 
 
 def test_manifest(folder):
@@ -117,7 +120,8 @@ def test_rewrite_replaces_folder(folder):
     token_ids, labels = arrays()
     token_ids = {split: ids + 1 for split, ids in token_ids.items()}
     prepared.write(folder, VOCABULARY[:5], token_ids, labels, SETTINGS, DATA)
-    manifest, vocabulary, read_ids, _ = prepared.read(folder)
+    vocabulary, read_ids, _, _ = prepared.read(folder)
+    manifest = prepared.manifest(folder)
     assert vocabulary == VOCABULARY[:5]
     assert manifest["vocabulary_size"] == 5
     np.testing.assert_array_equal(read_ids["test"], token_ids["test"])

@@ -2,22 +2,20 @@
 
 import numpy as np
 
-import fnet_classification as fc
-from conftest import TINY_IMDB
-from fnet_imdb import preprocessing, vocabulary as word_pieces
-from fnet_imdb.imdb import read_reviews
+from conftest import TINY_IMDB, TUTORIAL, load_imdb
+from fnet_imdb import imdb, preprocessing
+from fnet_imdb.predict import classify
 
 
 def tiny_vocabulary(config):
     """The tutorial's splits of the fixture, and their vocabulary."""
-    splits, _ = fc.load_imdb(config, say=print)
-    texts = splits["train"][0]
-    return splits, word_pieces.learn_vocabulary(texts, 300, fc.RESERVED_TOKENS)
+    splits, _ = load_imdb(config)
+    return splits, TUTORIAL.learn_vocabulary(splits["train"][0], 300, "fast")
 
 
 def test_tokenizer_round_trip_and_padding(tiny_config):
     splits, vocabulary = tiny_vocabulary(tiny_config)
-    tokenizer = preprocessing.make_tokenizer(vocabulary, tiny_config.max_seq_len)
+    tokenizer = TUTORIAL.make_tokenizer(vocabulary, tiny_config.max_seq_len)
     token_ids = preprocessing.tokenize(tokenizer, splits["train"][0][:5])
     assert token_ids.shape == (5, tiny_config.max_seq_len)
     assert token_ids.dtype == np.int32
@@ -32,17 +30,31 @@ def test_tokenizer_round_trip_and_padding(tiny_config):
 
 def test_unknown_word_maps_to_unk(tiny_config):
     _, vocabulary = tiny_vocabulary(tiny_config)
-    ids = preprocessing.token_ids(["☃☃ ☃"], vocabulary, 64)[0]
+    tokenizer = TUTORIAL.make_tokenizer(vocabulary, 64)
+    ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(["☃☃ ☃"]))[0]
     assert ids[:2].tolist() == [1, 1] and not ids[2:].any()
+
+
+class Echo:
+    """A stand-in model that returns the number of tokens it was given."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def predict(self, token_ids, verbose=0):
+        self.seen.append(token_ids)
+        return np.count_nonzero(token_ids, axis=1, keepdims=True).astype("float32")
 
 
 def test_predict_and_training_prepare_text_alike(tiny_config):
     """Defect: predict lower-cased and tokenized in its own copy of the code."""
     splits, vocabulary = tiny_vocabulary(tiny_config)
-    ((raw, _),) = read_reviews(TINY_IMDB / "train", tiny_config.seed)
-    tokenizer = preprocessing.make_tokenizer(vocabulary, 64)
+    datasets = TUTORIAL.read_reviews(TINY_IMDB / "train", tiny_config.seed, None)
+    raw, _ = imdb.to_arrays(datasets)
+    tokenizer = TUTORIAL.make_tokenizer(vocabulary, 64)
     training = preprocessing.tokenize(tokenizer, preprocessing.lower_case(raw))
     shouted = [text.decode().upper() for text in raw]
-    np.testing.assert_array_equal(
-        preprocessing.token_ids(shouted, vocabulary, 64), training
-    )
+    seen = []
+    results = {"config": {"max_seq_len": 64}}
+    classify(shouted, results, vocabulary, {"fnet": Echo(seen)})
+    np.testing.assert_array_equal(np.concatenate(seen), training)

@@ -1,6 +1,7 @@
 """Tests of scripts/tutobook.py on small synthetic tutobooks, and of the
 tutorial's three forms: script, notebook and web page."""
 
+import ast
 import base64
 import json
 import re
@@ -322,13 +323,62 @@ def test_the_three_forms_agree():
         assert (ROOT / image).is_file()
 
 
+def output_lines_by_section(page):
+    """Output lines (fenced blocks without a language) under each "## " section."""
+    counts, section = {}, None
+    for block_start, block in enumerate(page.split("```")):
+        if block_start % 2 == 0:  # Prose between fences.
+            headings = re.findall(r"^## (.+)$", block, flags=re.M)
+            section = headings[-1] if headings else section
+        elif block.startswith("\n"):  # An output: a fence with no language.
+            lines = block.strip("\n").splitlines()
+            counts[section] = counts.get(section, 0) + len(lines)
+    return counts
+
+
+MACHINE_PATH = re.compile(r"/(work|tmp|home|root|usr|content)/|site-packages|\\Users")
+
+
+def check_step_outputs(page):
+    """At least six steps show their own output, none holds more than 60% of
+    it all, and no output names a path of the machine that ran it."""
+    counts = output_lines_by_section(page)
+    assert len(counts) >= 6, counts
+    assert max(counts.values()) <= 0.6 * sum(counts.values()), counts
+    outputs = page.split("```")[1::2]
+    assert not [o for o in outputs if o.startswith("\n") and MACHINE_PATH.search(o)]
+
+
+def test_the_page_shows_each_steps_output_under_its_code():
+    check_step_outputs(ROOT.joinpath("fnet_classification.md").read_text("utf-8"))
+
+
+def test_the_tutorials_code_calls_the_recipes_keras_hub_and_keras_functions():
+    tree = ast.parse(ROOT.joinpath("fnet_classification.py").read_text("utf-8"))
+    called = {
+        node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, (ast.Attribute, ast.Name))
+    }
+    assert {
+        "text_dataset_from_directory",
+        "compute_word_piece_vocabulary",
+        "WordPieceTokenizer",
+        "TokenAndPositionEmbedding",
+        "FNetEncoder",
+        "TransformerEncoder",
+    } <= called
+
+
 def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
     """The committed notebook, as Colab runs it but offline: its shell cells
-    (install, download) are skipped and the flags come from FNET_IMDB_FLAGS."""
+    (install, download) are skipped and the flags come from FNET_IMDB_FLAGS.
+    Each step shows its own output, the comparison its table and pictures."""
     pytest.importorskip("ipykernel")
     pytest.importorskip("nbclient")
     notebook = nbformat.read(ROOT / "fnet_classification.ipynb", as_version=4)
-    flags = f"--smoke --models fnet --epochs 2 --output-dir {tmp_path / 'run'}"
+    flags = f"--smoke --epochs 2 --output-dir {tmp_path / 'run'}"
     environment = {
         "FNET_IMDB_FLAGS": f"{flags} --cache-dir {tmp_path / 'cache'}",
         "PYTHONPATH": str(ROOT),
@@ -337,8 +387,9 @@ def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
         notebook, tmp_path, timeout=300, env=environment, skip_shell=True
     )
     outputs = tutobook.collect_outputs(executed, tmp_path, "notebook")
-    text, images = outputs[len(executed.cells) - 1]  # The run, in the last cell.
-    shown = executed.cells[-1].outputs
+    (last,) = [n for n, c in enumerate(executed.cells) if c.source == "run.finish()"]
+    text, images = outputs[last]
+    shown = executed.cells[last].outputs
     table = [n for n, o in enumerate(shown) if "#Params" in o.get("text", "")]
     pictures = [n for n, o in enumerate(shown) if "image/png" in o.get("data", {})]
     assert len(table) == 1 and len(pictures) == 2 and table[0] < pictures[0]
@@ -346,5 +397,13 @@ def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
     assert len(images) == 2
     for image in images:
         assert matplotlib.image.imread(tmp_path / image).shape == (400, 1000, 4)
+    page = tutobook.to_markdown(
+        ROOT.joinpath("fnet_classification.py").read_text("utf-8"),
+        {
+            index: (text.replace(str(tmp_path), "RUN"), [])
+            for index, (text, _) in outputs.items()
+        },
+    )
+    check_step_outputs(page)
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["complete"] and saved["config"]["epochs"] == 2

@@ -1,28 +1,48 @@
 """The tutorial end to end: flags, outputs, seeds, the defects it once had,
-training from a prepared folder without TensorFlow, and failures."""
+training from a prepared folder without TensorFlow, interrupted and concurrent
+runs, and failures."""
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 
+import keras
 import matplotlib.image
 import numpy as np
 import pytest
 
-import fnet_classification as fc
-from conftest import TINY_FLAGS, TINY_TRAINING_FLAGS, run_script
-from fnet_imdb import backend, cli
+from conftest import (
+    ROOT,
+    TINY_FLAGS,
+    TINY_TRAINING_FLAGS,
+    TUTORIAL,
+    parse,
+    run_script,
+    run_tutorial,
+)
+from fnet_imdb import backend, cli, rundir
 from fnet_imdb.results import OUTPUT_FILES
 
 
-def test_help_lists_every_config_field(capsys):
+def outputs(folder):
+    """The files a run left in `folder`, without its lock."""
+    return {path.name for path in folder.iterdir() if path.name != ".lock"}
+
+
+def test_help_lists_every_setting_with_its_meaning(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        fc.main(["--help"])
+        parse(["--help"])
     assert exit_info.value.code == 0
-    text = capsys.readouterr().out
-    for field in fc.Config.__dataclass_fields__:
-        assert "--" + field.replace("_", "-") in text
-    assert "(default: 512)" in text and "predict" in text and "--debug" in text
+    text = " ".join(capsys.readouterr().out.split())
+    for name in [*TUTORIAL.recipe, *(option.name for option in cli.OPTIONS)]:
+        assert "--" + name.replace("_", "-") in text
+    # A recipe flag's help is the comment beside it in the tutorial.
+    assert "--vocab-size N WordPiece tokens to learn, [PAD] and [UNK] included" in text
+    assert "(default: 15000)" in text and "fnet_imdb.predict" in text
+    assert "--debug" in text
 
 
 @pytest.mark.parametrize(
@@ -41,21 +61,23 @@ def test_help_lists_every_config_field(capsys):
         (["--fourier", "numpy"], "--fourier: choose from auto, fast, keras"),
         (["--dropout", "1"], "--dropout: must be in [0, 1)"),
         (["--no-such-flag"], "unrecognized arguments"),
+        (["prepare"], "prepare is a command of its own: python -m fnet_imdb.prepare"),
     ],
 )
 def test_bad_flags_are_refused_in_one_line(capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:
-        fc.main(flags)
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    assert message in error and error.count("\n") == 1
+        parse(flags)
+    error = capsys.readouterr().err or str(exit_info.value.code)
+    assert exit_info.value.code != 0
+    assert message in error and error.strip().count("\n") == 0
 
 
 def test_tiny_run_writes_every_output(tiny_run):
     run_dir, results = tiny_run
-    assert {path.name for path in run_dir.iterdir()} == set(OUTPUT_FILES)
+    assert outputs(run_dir) == set(OUTPUT_FILES)  # No backups are left either.
     saved = json.loads((run_dir / "results.json").read_text())
     assert saved["complete"] is True and saved["config"]["smoke"] is True
+    assert saved["resumed"] is False
     assert saved["config"]["epochs"] == 20 and saved["config"]["max_seq_len"] == 64
     assert saved["config"]["fourier"] == "fast"  # What ran: "auto" on a CPU.
     assert saved["environment"]["keras_backend"] == os.environ["KERAS_BACKEND"]
@@ -68,6 +90,8 @@ def test_tiny_run_writes_every_output(tiny_run):
         assert model["params"] == results["models"][kind]["params"] > 0
         (run,) = model["runs"]
         assert run["seed"] == 42 and run["train_seconds"] > 0
+        assert run["train_segments"] == [run["train_seconds"]]
+        assert run["resumed_from_epoch"] is None
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             assert len(run["history"][key]) == 20
         assert 0 <= run["test_accuracy"] <= 1 and run["test_loss"] > 0
@@ -75,34 +99,32 @@ def test_tiny_run_writes_every_output(tiny_run):
 
 
 def test_smoke_sets_the_tiny_run_and_explicit_flags_win():
-    config, chosen = fc.parse_args(["--smoke", "--epochs", "3"])
+    config = parse(["--smoke", "--epochs", "3"])
     assert config.data_dir == str(cli.TINY_IMDB) and config.max_seq_len == 64
     assert config.epochs == 3 and config.output_dir == "runs/smoke"
-    assert chosen["vocab_size"] == 300  # A prepared folder is checked against it.
-    assert fc.parse_args([])[0].data_dir is None
+    assert config.vocab_size == 300
+    default = parse([])
+    assert default.data_dir is None and default.output_dir is None
+    assert default.epochs == TUTORIAL.recipe["epochs"] == 3
 
 
 def test_smoke_takes_other_data_and_says_when_the_fixture_is_missing(
     tmp_path, monkeypatch
 ):
-    config, _ = fc.parse_args(["--smoke", "--archive", "a.tar.gz"])
+    config = parse(["--smoke", "--archive", "a.tar.gz"])
     assert config.archive == "a.tar.gz" and config.data_dir is None
     assert config.max_seq_len == 64
     monkeypatch.setattr(cli, "TINY_IMDB", tmp_path / "missing")
     with pytest.raises(ValueError, match="--smoke needs the fixture .* checkout"):
-        fc.parse_args(["--smoke"])
+        parse(["--smoke"])
 
 
-def test_smoke_run_fails_in_one_line_when_an_output_is_missing(
-    tmp_path, capsys, monkeypatch
-):
+def test_smoke_run_fails_when_an_output_is_missing(tmp_path, monkeypatch):
     monkeypatch.setattr("fnet_imdb.results.save_plots", lambda *arguments: [])
     argv = ["--smoke", "--quiet", "--models", "fnet", "--epochs", "2"]
-    argv += ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
-    assert fc.run(argv) == 1
-    error = capsys.readouterr().err
-    assert error.startswith("error: smoke run failed: learning_curves.png is missing")
-    assert error.count("\n") == 1
+    argv += ["--output-dir", tmp_path / "run", "--cache-dir", tmp_path]
+    with pytest.raises(ValueError, match="^smoke run failed: learning_curves.png"):
+        run_tutorial(*argv)
 
 
 def test_notebook_flags_come_from_the_environment(monkeypatch):
@@ -144,17 +166,15 @@ def test_results_table_and_pictures(tiny_run):
 def test_a_model_trained_alone_matches_the_same_model_in_a_pair(tiny_run, tmp_path):
     """Defect: the second model of a run saw the first one's shuffle orders."""
     _, pair = tiny_run
-    argv = TINY_FLAGS + ["--models", "transformer", "--output-dir", str(tmp_path)]
-    alone = fc.main(argv + ["--cache-dir", str(tmp_path / "cache")])
+    argv = TINY_FLAGS + ["--models", "transformer", "--output-dir", tmp_path]
+    alone = run_tutorial(*argv, "--cache-dir", tmp_path / "cache")
     history = alone["models"]["transformer"]["runs"][0]["history"]
     assert history == pair["models"]["transformer"]["runs"][0]["history"]
 
 
 def test_several_seeds_give_records_spread_and_a_table(tmp_path):
     argv = TINY_FLAGS + ["--epochs", "2", "--seeds", "1,2", "--models", "fnet"]
-    results = fc.main(
-        argv + ["--output-dir", str(tmp_path), "--cache-dir", str(tmp_path)]
-    )
+    results = run_tutorial(*argv, "--output-dir", tmp_path, "--cache-dir", tmp_path)
     for model in results["models"].values():
         runs = model["runs"]
         assert [run["seed"] for run in runs] == [1, 2] and model["saved_seed"] == 1
@@ -171,21 +191,19 @@ def test_several_seeds_give_records_spread_and_a_table(tmp_path):
 
 def test_keep_best_keeps_the_epoch_with_the_lowest_validation_loss(tmp_path):
     argv = TINY_FLAGS + ["--epochs", "4", "--models", "fnet", "--keep-best"]
-    results = fc.main(
-        argv + ["--output-dir", str(tmp_path), "--cache-dir", str(tmp_path)]
-    )
+    results = run_tutorial(*argv, "--output-dir", tmp_path, "--cache-dir", tmp_path)
     (run,) = results["models"]["fnet"]["runs"]
     losses = run["history"]["val_loss"]
     assert run["kept_epoch"] == int(np.argmin(losses)) + 1
     assert 0 <= run["last_epoch_test_accuracy"] <= 1
     assert results["config"]["keep_best"] is True
+    model = keras.saving.load_model(tmp_path / "fnet.keras")
+    assert model.count_params() == results["models"]["fnet"]["params"]
 
 
 def test_quiet_prints_only_the_table(tmp_path, capsys):
     argv = TINY_FLAGS + ["--epochs", "1", "--models", "fnet"]
-    fc.main(
-        argv + ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
-    )
+    run_tutorial(*argv, "--output-dir", tmp_path / "run", "--cache-dir", tmp_path)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| |") and len(lines) == 7
 
@@ -197,42 +215,36 @@ def test_log_shows_text_and_an_unused_gpu_gets_one_warning(
     GPU install trained on the CPU without a word."""
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     argv = [f for f in TINY_FLAGS if f != "--quiet"] + ["--epochs", "1"]
-    argv += [
-        "--models",
-        "fnet",
-        "--output-dir",
-        str(tmp_path),
-        "--cache-dir",
-        str(tmp_path),
-    ]
-    fc.main(argv)
+    argv += ["--models", "fnet", "--output-dir", tmp_path, "--cache-dir", tmp_path]
+    run_tutorial(*argv)
     captured = capsys.readouterr()
     (line,) = [l for l in captured.out.splitlines() if "Detokenized" in l]
     assert "Tensor" not in line and line.startswith("Detokenized: ") and " , " in line
+    assert 'Model: "fnet_classifier"' in captured.out
+    assert "Skipped: --models fnet." in captured.out  # The Transformer's step.
     (warning,) = captured.err.splitlines()
     assert warning.startswith("warning: an NVIDIA GPU is present but the")
     assert "install" in warning
 
 
-def test_interrupted_run_keeps_only_finished_work(tmp_path, capsys, monkeypatch):
-    train = fc.train_and_evaluate
+def test_interrupted_run_keeps_only_finished_work(tmp_path, monkeypatch, capsys):
+    fit = keras.Model.fit
 
-    def interrupt_transformer(kind, *args):
-        if kind == "transformer":
+    def interrupt_transformer(model, *args, **kwargs):
+        if model.name.startswith("transformer"):
             raise KeyboardInterrupt
-        return train(kind, *args)
+        return fit(model, *args, **kwargs)
 
-    monkeypatch.setattr(fc, "train_and_evaluate", interrupt_transformer)
+    monkeypatch.setattr(keras.Model, "fit", interrupt_transformer)
     run_dir = tmp_path / "run"
-    argv = TINY_FLAGS + ["--epochs", "1", "--output-dir", str(run_dir)]
-    assert fc.run(argv + ["--cache-dir", str(tmp_path)]) == 130
+    argv = TINY_FLAGS + ["--epochs", "1", "--output-dir", run_dir]
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        run_tutorial(*argv, "--cache-dir", tmp_path)
+    cli.one_line_errors(interrupt.type, interrupt.value, None)
     error = capsys.readouterr().err
-    assert "interrupted" in error and "train fnet" in error
-    assert sorted(p.name for p in run_dir.iterdir()) == [
-        "fnet.keras",
-        "results.json",
-        "vocab.txt",
-    ]
+    assert error.startswith("interrupted: finished data, vocab, tokenize, train fnet;")
+    assert outputs(run_dir) == {".backup", "fnet.keras", "results.json", "vocab.txt"}
+    assert not any((run_dir / ".backup").iterdir())  # fnet's was deleted.
     saved = json.loads((run_dir / "results.json").read_text())
     assert saved["complete"] is False and list(saved["models"]) == ["fnet"]
 
@@ -244,12 +256,11 @@ def test_missing_data_is_one_line_without_traceback(tmp_path):
         result.stderr.decode()
         == f"error: data folder {tmp_path / 'nowhere'} does not exist\n"
     )
-
-
-def test_debug_shows_the_traceback(tmp_path, capsys):
-    argv = ["--data-dir", str(tmp_path / "nowhere"), "--debug"]
-    assert fc.run(argv + ["--output-dir", str(tmp_path)]) == 1
-    error = capsys.readouterr().err
+    result = run_script(
+        "--data-dir", tmp_path / "nowhere", "--output-dir", tmp_path, "--debug"
+    )
+    error = result.stderr.decode()
+    assert result.returncode == 1
     assert "Traceback" in error and error.endswith("does not exist\n")
 
 
@@ -268,19 +279,13 @@ def test_prepared_folder_trains_on_jax_without_tensorflow(tiny_prepared, tmp_pat
     assert (
         saved["config"]["max_seq_len"] == 64 and saved["data"]["test"]["reviews"] == 100
     )
-    assert {p.name for p in tmp_path.iterdir()} == set(OUTPUT_FILES)
+    assert outputs(tmp_path) == set(OUTPUT_FILES)
 
 
-def test_prepared_folder_refuses_contradicting_flags(tiny_prepared, tmp_path, capsys):
-    argv = TINY_TRAINING_FLAGS + [
-        "--prepared",
-        str(tiny_prepared),
-        "--max-seq-len",
-        "128",
-    ]
-    assert fc.run(argv + ["--output-dir", str(tmp_path)]) == 1
-    error = capsys.readouterr().err
-    assert "--max-seq-len 128 (prepared with 64)" in error and error.count("\n") == 1
+def test_prepared_folder_refuses_contradicting_flags(tiny_prepared):
+    argv = TINY_TRAINING_FLAGS + ["--prepared", tiny_prepared, "--max-seq-len", "128"]
+    with pytest.raises(ValueError, match=r"--max-seq-len 128 \(prepared with 64\)"):
+        parse(argv)
 
 
 def test_data_parallel_splits_uneven_batches(tmp_path):
@@ -306,7 +311,101 @@ def test_data_parallel_splits_uneven_batches(tmp_path):
 
 
 @pytest.mark.skipif(os.environ["KERAS_BACKEND"] == "jax", reason="tests the refusal")
-def test_data_parallel_needs_jax(tmp_path, capsys):
-    argv = TINY_FLAGS + ["--data-parallel", "--output-dir", str(tmp_path)]
-    assert fc.run(argv) == 1
-    assert "needs the JAX backend" in capsys.readouterr().err
+def test_data_parallel_needs_jax(tmp_path):
+    argv = TINY_FLAGS + ["--data-parallel", "--output-dir", tmp_path]
+    with pytest.raises(ValueError, match="needs the JAX backend"):
+        run_tutorial(*argv)
+
+
+# Kills its own process in the second epoch of the second fit() (seed 2).
+KILL_IN_SECOND_FIT = """
+import os, signal, keras
+fit, calls = keras.Model.fit, []
+class KillInSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 1 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+def killing_fit(model, *args, callbacks=(), **kwargs):
+    calls.append(model.name)
+    if len(calls) == 2:
+        callbacks = [*callbacks, KillInSecondEpoch()]
+    return fit(model, *args, callbacks=callbacks, **kwargs)
+keras.Model.fit = killing_fit
+"""
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    argv = TINY_FLAGS + ["--models", "fnet", "--seeds", "1,2", "--epochs", "3"]
+    argv += ["--output-dir", tmp_path / "run", "--cache-dir", tmp_path / "cache"]
+    killed = run_script(*argv, prelude=KILL_IN_SECOND_FIT)
+    assert killed.returncode == -signal.SIGKILL
+    before = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert before["complete"] is False
+    assert [run["seed"] for run in before["models"]["fnet"]["runs"]] == [1]
+    resumed = run_tutorial(*argv)  # The same command again.
+    first, second = resumed["models"]["fnet"]["runs"]
+    assert resumed["complete"] is True and resumed["resumed"] is True
+    assert first == before["models"]["fnet"]["runs"][0]  # Finished: untouched.
+    assert second["seed"] == 2 and second["resumed_from_epoch"] == 1
+    assert all(len(values) == 3 for values in second["history"].values())
+    assert len(second["train_segments"]) == 2
+    assert second["train_seconds"] == pytest.approx(sum(second["train_segments"]))
+    assert not (tmp_path / "run" / ".backup").exists()
+    argv[argv.index(tmp_path / "run")] = tmp_path / "uninterrupted"
+    uninterrupted = run_tutorial(*argv)["models"]["fnet"]["runs"][1]
+    # On TensorFlow on a CPU, a resumed run repeats the uninterrupted one.
+    assert second["history"] == uninterrupted["history"]
+    assert second["test_accuracy"] == uninterrupted["test_accuracy"]
+
+
+def test_a_changed_setting_starts_afresh(tmp_path, capsys):
+    argv = TINY_FLAGS + ["--models", "fnet", "--epochs", "2"]
+    argv += ["--output-dir", tmp_path / "run", "--cache-dir", tmp_path / "cache"]
+    results = tmp_path / "run" / "results.json"
+    run_tutorial(*argv)
+    interrupted = json.loads(results.read_text()) | {"complete": False}
+    results.write_text(json.dumps(interrupted))
+    fresh = run_tutorial(*argv[:-4], "--epochs", "1", *argv[-4:])
+    assert fresh["resumed"] is False and fresh["complete"] is True
+    assert len(fresh["models"]["fnet"]["runs"][0]["history"]["loss"]) == 1
+
+
+def test_a_busy_folder_is_refused_in_one_line_and_left_alone(tmp_path):
+    folder = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from fnet_imdb import rundir; "
+         "held = rundir.lock(sys.argv[1]); print('locked', flush=True); time.sleep(120)",
+         str(folder)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        argv = TINY_FLAGS + ["--models", "fnet", "--epochs", "1"]
+        argv += ["--output-dir", folder, "--cache-dir", tmp_path / "cache"]
+        refused = run_script(*argv)
+        error = refused.stderr.decode()
+        assert refused.returncode == 1
+        assert error == (
+            f"error: {folder} is in use by another run (process {holder.pid}); "
+            "wait for it or pass another --output-dir\n"
+        )
+        assert outputs(folder) == set()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert run_tutorial(*argv)["complete"]  # The kill freed the folder.
+
+
+def test_each_default_run_gets_its_own_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = TINY_FLAGS + ["--models", "fnet", "--epochs", "1", "--cache-dir", "cache"]
+    first = run_tutorial(*argv)
+    first_record = (tmp_path / "runs" / "latest" / "results.json").read_text()
+    second = run_tutorial(*argv)
+    folders = sorted(p for p in (tmp_path / "runs").iterdir() if p.name != "latest")
+    assert len(folders) == 2 and first["complete"] and second["complete"]
+    assert (folders[0] / "results.json").read_text() == first_record
+    assert rundir.resolve(tmp_path / "runs" / "latest").resolve() == folders[1]
+    assert outputs(folders[1]) == set(OUTPUT_FILES) - {"transformer.keras"}

@@ -1,24 +1,34 @@
 """The WordPiece vocabulary: train split only, reserved tokens, and our learner
 against keras-hub's, token for token."""
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import fnet_classification as fc
+from conftest import TUTORIAL, load_imdb, parse, replace
 from fnet_imdb import vocabulary as word_pieces
 from fnet_imdb.cache import Cache
 
 
 def load(config):
-    return fc.load_imdb(config, say=print)
+    return load_imdb(config)
 
 
 def learn(texts, config):
-    return word_pieces.learn_vocabulary(
-        texts, config.vocab_size, fc.RESERVED_TOKENS, config.vocab_trainer
+    """The tutorial's learner: keras-hub's, or ours with `--vocab-trainer fast`."""
+    return TUTORIAL.learn_vocabulary(texts, config.vocab_size, config.vocab_trainer)
+
+
+def cached(texts, config, cache):
+    """The tutorial's Vocabulary step: the learner, through the cache."""
+    return word_pieces.cached(
+        cache,
+        texts,
+        config.vocab_size,
+        TUTORIAL.RESERVED_TOKENS,
+        config.vocab_trainer,
+        TUTORIAL.learn_vocabulary,
     )
 
 
@@ -27,13 +37,9 @@ def test_vocabulary_reserved_tokens_first_and_train_only(tiny_imdb_copy, tiny_co
         for path in (tiny_imdb_copy / split).glob("*/*.txt"):
             text = path.read_text(encoding="utf-8")
             path.write_text(f"{text} {word}", encoding="utf-8")
-    config = dataclasses.replace(
-        tiny_config, data_dir=str(tiny_imdb_copy), vocab_size=1000
-    )
+    config = replace(tiny_config, data_dir=str(tiny_imdb_copy), vocab_size=1000)
     splits, _ = load(config)
-    vocabulary, status = fc.learn_vocabulary(
-        splits["train"][0], config, Cache(config.cache_dir)
-    )
+    vocabulary, status = cached(splits["train"][0], config, Cache(config.cache_dir))
     assert status == "computed"
     assert vocabulary[:2] == ["[PAD]", "[UNK]"]
     assert "[PAD]" not in vocabulary[2:] and "[UNK]" not in vocabulary[2:]
@@ -48,12 +54,12 @@ def test_cache_key_names_the_learner(tiny_config, monkeypatch):
     """Defect: another learner, or a fixed one, was served the old vocabulary."""
     splits, _ = load(tiny_config)
     texts, cache = splits["train"][0], Cache(tiny_config.cache_dir)
-    assert fc.learn_vocabulary(texts, tiny_config, cache)[1] == "computed"
-    assert fc.learn_vocabulary(texts, tiny_config, cache)[1] == "reused"
-    keras_learner = dataclasses.replace(tiny_config, vocab_trainer="keras")
-    assert fc.learn_vocabulary(texts, keras_learner, cache)[1] == "computed"
+    assert cached(texts, tiny_config, cache)[1] == "computed"
+    assert cached(texts, tiny_config, cache)[1] == "reused"
+    keras_learner = replace(tiny_config, vocab_trainer="keras")
+    assert cached(texts, keras_learner, cache)[1] == "computed"
     monkeypatch.setattr(word_pieces, "LEARNER_VERSION", word_pieces.LEARNER_VERSION + 1)
-    assert fc.learn_vocabulary(texts, tiny_config, cache)[1] == "computed"
+    assert cached(texts, tiny_config, cache)[1] == "computed"
 
 
 @pytest.mark.parametrize("vocab_size", [60, 300, 15000])
@@ -65,7 +71,7 @@ def test_fast_vocabulary_is_identical_to_keras_hub(tiny_config, vocab_size):
     ]
     texts = np.array(texts, dtype=object)
     fast, reference = (
-        learn(texts, dataclasses.replace(tiny_config, **settings))
+        learn(texts, replace(tiny_config, **settings))
         for settings in (
             {"vocab_size": vocab_size, "vocab_trainer": "fast"},
             {"vocab_size": vocab_size, "vocab_trainer": "keras"},
@@ -81,10 +87,10 @@ def test_fast_vocabulary_is_identical_on_real_reviews(tmp_path):
     archive = Path(__file__).parents[2] / "shared/imdb/aclImdb_train.tar.gz"
     if not archive.exists():
         pytest.skip("needs ../shared/imdb/aclImdb_train.tar.gz")
-    config, _ = fc.parse_args(["--archive", str(archive), "--holdout-test", "0.2"])
-    config = dataclasses.replace(config, download_dir=str(tmp_path))
+    config = parse(["--archive", str(archive), "--holdout-test", "0.2"])
+    config = replace(config, download_dir=str(tmp_path))
     splits, _ = load(config)
     texts = splits["train"][0]
     fast = learn(texts, config)
-    reference = learn(texts, dataclasses.replace(config, vocab_trainer="keras"))
+    reference = learn(texts, replace(config, vocab_trainer="keras"))
     assert fast == reference and len(fast) > 10000

@@ -1,0 +1,74 @@
+"""The tutorial's own definitions, without running its recipe (for commands, tests and benchmarks)."""
+
+import ast
+import importlib.util
+import re
+import types
+from pathlib import Path
+
+
+def source_path():
+    """`fnet_classification.py`: beside this package in a checkout, and in
+    site-packages after `pip install .` (a py-module of the same project)."""
+    beside = Path(__file__).resolve().parents[1] / "fnet_classification.py"
+    if beside.is_file():
+        return beside
+    spec = importlib.util.find_spec("fnet_classification")
+    if spec is None or not spec.origin:
+        raise ValueError("cannot find fnet_classification.py, the tutorial")
+    return Path(spec.origin)
+
+
+def load(*names):
+    """The tutorial's top-level functions and assignments named `names`, after
+    its imports, as a namespace; nothing else of it runs.
+
+    Importing the tutorial runs the whole recipe, as a keras-io example does:
+    Python has no way to import only some definitions of a script.
+    """
+    from fnet_imdb import backend
+
+    backend.choose_backend()  # Before Keras is imported, as the tutorial does.
+    path = source_path()
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    missing = set(names)
+    body = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            body.append(node)
+        elif defined_name(node) in names:
+            body.append(node)
+            missing.discard(defined_name(node))
+    if missing:
+        raise ValueError(f"the tutorial defines no {', '.join(sorted(missing))}")
+    namespace = {"__name__": "fnet_classification_definitions"}
+    exec(compile(ast.Module(body, []), str(path), "exec"), namespace)
+    return types.SimpleNamespace(**{name: namespace[name] for name in names})
+
+
+def defined_name(node):
+    """The name a top-level `def` or single-target assignment defines, or None."""
+    if isinstance(node, ast.FunctionDef):
+        return node.name
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        return target.id if isinstance(target, ast.Name) else None
+    return None
+
+
+RECIPE_LINE = re.compile(r"^\s+(\w+)=.*#\s*(.+)$")
+
+
+def recipe_help():
+    """Each recipe setting's comment in the tutorial (`name=value,  # help`),
+    as the help of its flag: the setting is explained in one place."""
+    try:
+        text = source_path().read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return {}
+    block = text.partition("recipe = dict(\n")[2].partition("\n)\n")[0]
+    return {
+        match[1]: match[2].rstrip(".")
+        for match in map(RECIPE_LINE.match, block.splitlines())
+        if match
+    }

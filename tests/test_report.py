@@ -1,0 +1,123 @@
+"""Tests of scripts/report.py: the committed pages match their records, a
+changed record makes a page stale until the tables are made again, and the
+README's figures come from a generated table of docs/."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+import gpu_summary
+import report
+from conftest import ROOT
+
+# A measured figure: a percentage, a duration, a ratio or a gap in points.
+FIGURE = re.compile(
+    r"[+-]?\d[\d,]*(?:\.\d+)?(?: ± [\d,.]+)? ?(?:%|(?:ms|s|points)\b|x(?! \d))"
+)
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A copy of README.md and docs/ (without pictures) to change freely."""
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    shutil.copytree(
+        ROOT / "docs", tmp_path / "docs", ignore=shutil.ignore_patterns("*.png")
+    )
+    return tmp_path
+
+
+def regions(text):
+    """The generated tables of a page, by name."""
+    pattern = re.compile(r"<!-- table:([a-z0-9_]+) -->\n(.*?)<!-- end -->", re.S)
+    return dict(pattern.findall(text))
+
+
+def test_committed_pages_match_their_records(capsys):
+    assert report.main(["--check"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_changed_record_makes_pages_stale_until_regenerated(checkout, capsys):
+    record = checkout / "docs" / "cpu_official_test" / "fnet_results.json"
+    results = json.loads(record.read_text())
+    results["models"]["fnet"]["runs"][0]["test_accuracy"] = 0.9
+    record.write_text(json.dumps(results))
+
+    assert report.main(["--root", str(checkout), "--check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "README.md: stale tables headline (run python scripts/report.py)",
+        "docs/results.md: stale tables headline, cpu_official_test "
+        "(run python scripts/report.py)",
+    ]
+    assert "85.16 ± 0.53%" in (checkout / "README.md").read_text()  # Unchanged.
+
+    assert report.main(["--root", str(checkout)]) == 0
+    capsys.readouterr()
+    assert report.main(["--root", str(checkout), "--check"]) == 0
+    readme = (checkout / "README.md").read_text()
+    assert "85.16 ± 0.53%" not in readme and "| 90.00% |" not in readme
+    assert "86.78 ± 2.84%" in readme  # The mean of 90.00, 84.63 and 85.70.
+
+
+def test_every_figure_of_the_readme_is_in_a_generated_docs_table():
+    readme = (ROOT / "README.md").read_text()
+    prose = re.sub(r"```.*?```", "", readme, flags=re.S)
+    generated = "".join(
+        "".join(regions(page.read_text()).values())
+        for page in sorted((ROOT / "docs").glob("*.md"))
+    )
+    figures = FIGURE.findall(prose)
+    assert "85.16 ± 0.53%" in figures and "5.4 ms" in figures
+    assert [figure for figure in figures if figure not in generated] == []
+    rows = [line for line in regions(readme)["headline"].splitlines() if "|" in line]
+    results = regions((ROOT / "docs" / "results.md").read_text())["headline"]
+    assert len(rows) == 6 and all(row in results.splitlines() for row in rows)
+
+
+@pytest.mark.parametrize(
+    "page, message",
+    [
+        ("<!-- table:nonsense -->\n<!-- end -->\n", "unknown table 'nonsense'"),
+        ("<!-- table:headline -->\nno end\n", "has no `<!-- end -->`"),
+    ],
+)
+def test_a_bad_marker_is_one_line_and_changes_nothing(checkout, capsys, page, message):
+    (checkout / "docs" / "broken.md").write_text(page)
+    before = (checkout / "README.md").read_text()
+    assert report.main(["--root", str(checkout)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error and "docs/broken.md" in error
+    assert (checkout / "docs" / "broken.md").read_text() == page
+    assert (checkout / "README.md").read_text() == before
+
+
+def test_a_record_without_provenance_is_an_error(checkout, capsys):
+    provenance = checkout / "docs" / "provenance.json"
+    entries = json.loads(provenance.read_text())
+    del entries["records"]["h100/train42.json"]
+    provenance.write_text(json.dumps(entries))
+    assert report.main(["--root", str(checkout), "--check"]) == 1
+    assert "docs/h100/train42.json has no entry" in capsys.readouterr().err
+
+
+def test_gpu_summary_names_the_environment_and_shares_the_step_table(tmp_path):
+    environment = {"device": "NVIDIA H100 80GB HBM3", "jax": "0.11.2"}
+    environment.update(cuda="13.0", keras_hub="0.32.0", commit="abc1234")
+    (tmp_path / "environment.json").write_text(json.dumps(environment))
+    (tmp_path / "scaling_batch64").mkdir()
+    shutil.copy(
+        ROOT / "docs" / "h100" / "seq_len_scaling_batch64.json",
+        tmp_path / "scaling_batch64" / "seq_len_scaling.json",
+    )
+    assert gpu_summary.main([str(tmp_path)]) == 0
+    summary = (tmp_path / "summary.md").read_text()
+    assert (
+        "Environment: device NVIDIA H100 80GB HBM3, jax 0.11.2, cuda 13.0, "
+        "keras_hub 0.32.0, commit abc1234." in summary
+    )
+    speed = (ROOT / "docs" / "speed.md").read_text()
+    rows = [line for line in summary.splitlines() if line.startswith("| 64 x ")]
+    assert len(rows) == 4 and all(row in speed for row in rows)
