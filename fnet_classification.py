@@ -114,33 +114,36 @@ def read_reviews(folder, seed, validation_split=None):
     )
 
 
+def read_imdb(config, say):
+    folder, digest = download.imdb_folder(
+        config.data_dir,
+        config.archive,
+        config.download_dir,
+        config.data_url,
+        config.sha256,
+        say,
+    )
+    splits, counts = imdb.load_splits(
+        folder,
+        config.seed,
+        config.validation_split,
+        config.max_samples,
+        config.holdout_test,
+        read_reviews,
+    )
+    return splits, {"directory": str(folder), "archive_sha256": digest, **counts}
+
+
 if config.prepared:
     vocabulary, token_ids, labels, run.results["data"] = prepared.read(config.prepared)
     run.say("Skipped: the reviews, vocabulary and token ids were prepared before.")
 else:
     with run.stage("data"):
-        folder, digest = download.imdb_folder(
-            config.data_dir,
-            config.archive,
-            config.download_dir,
-            config.data_url,
-            config.sha256,
-            run.say,
-        )
-        splits, counts = imdb.load_splits(
-            folder,
-            config.seed,
-            config.validation_split,
-            config.max_samples,
-            config.holdout_test,
-            read_reviews,
-        )
-    run.results["data"] = {"directory": str(folder), "archive_sha256": digest}
-    run.results["data"] |= counts
+        splits, run.results["data"] = read_imdb(config, run.say)
     texts = {name: preprocessing.lower_case(x) for name, (x, _) in splits.items()}
     labels = {name: y for name, (_, y) in splits.items()}
     for name in texts:
-        run.say(f"{name}: {counts[name]['reviews']:,} reviews")
+        run.say(f"{name}: {run.results['data'][name]['reviews']:,} reviews")
     for text, label in zip(texts["train"][:3], labels["train"]):
         run.say(f"{imdb.CLASS_NAMES[label]}: {text.decode('utf-8')[:150]}...")
 

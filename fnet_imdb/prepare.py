@@ -3,12 +3,12 @@
 import sys
 from pathlib import Path
 
-from fnet_imdb import cli, download, imdb, prepared, preprocessing, results, tutorial
+from fnet_imdb import cli, prepared, preprocessing, results, tutorial
 from fnet_imdb import vocabulary as word_pieces
 from fnet_imdb.cache import Cache
 
-STEPS = ("recipe", "RESERVED_TOKENS", "read_reviews", "learn_vocabulary")
-STEPS += ("make_tokenizer",)
+STEPS = ("recipe", "RESERVED_TOKENS", "read_reviews", "read_imdb")
+STEPS += ("learn_vocabulary", "make_tokenizer")
 
 
 def parse_args(argv, recipe):
@@ -34,29 +34,14 @@ def parse_args(argv, recipe):
     return cli.with_defaults(recipe, chosen), output_dir
 
 
-def read_data(config, read_reviews, say):
-    """The tutorial's Data step: each split's lower-cased texts and labels, and
-    the data record (folder, archive checksum, counts per split)."""
-    folder, digest = download.imdb_folder(
-        config.data_dir,
-        config.archive,
-        config.download_dir,
-        config.data_url,
-        config.sha256,
-        say,
-    )
-    splits, counts = imdb.load_splits(
-        folder,
-        config.seed,
-        config.validation_split,
-        config.max_samples,
-        config.holdout_test,
-        read_reviews,
-    )
+def read_data(config, read_imdb, say):
+    """The tutorial's Data step, `read_imdb`: each split's lower-cased texts and
+    labels, and the data record (folder, archive checksum, counts per split)."""
+    splits, data = read_imdb(config, say)
     lowered = {
         name: (preprocessing.lower_case(x), y) for name, (x, y) in splits.items()
     }
-    return lowered, {"directory": str(folder), "archive_sha256": digest, **counts}
+    return lowered, data
 
 
 def main(argv):
@@ -67,9 +52,7 @@ def main(argv):
     record = results.Record(config, output_dir, config.quiet)
     cache = Cache(config.cache_dir, not config.no_cache)
     with record.stage("data"):
-        splits, record.results["data"] = read_data(
-            config, steps.read_reviews, record.say
-        )
+        splits, record.results["data"] = read_data(config, steps.read_imdb, record.say)
     texts = {name: x for name, (x, _) in splits.items()}
     with record.stage("vocab"):
         vocabulary, record.results["cache"]["vocab"] = word_pieces.cached(

@@ -130,4 +130,4 @@ def tiny_prepared(tmp_path_factory):
 
 def load_imdb(config):
     """The tutorial's Data step on `config`: lower-cased splits, data record."""
-    return prepare.read_data(config, TUTORIAL.read_reviews, print)
+    return prepare.read_data(config, TUTORIAL.read_imdb, print)
