@@ -155,7 +155,6 @@ RECIPE_PARSERS = {
     "dropout": fraction,
     "validation_split": open_fraction,
     "seed": seed_value,
-    "learning_rate": positive_float,
 }
 
 TINY_IMDB = Path(__file__).resolve().parents[1] / "data" / "tiny_imdb"

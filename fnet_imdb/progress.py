@@ -1,5 +1,4 @@
-"""Callbacks that watch training: a line a minute in logs, when the first step
-began, and the test accuracy of the last epoch's weights."""
+"""A callback that watches training: a line a minute in logs, and when the first step began."""
 
 import sys
 import time
@@ -37,16 +36,3 @@ class StepLog(keras.callbacks.Callback):
                 f"loss {(logs or {}).get('loss', float('nan')):.4f}",
                 flush=True,
             )
-
-
-class EvaluateAtEnd(keras.callbacks.Callback):
-    """Evaluates `batches` when training ends, before any later callback (such
-    as `EarlyStopping(restore_best_weights=True)`) changes the weights."""
-
-    def __init__(self, batches):
-        super().__init__()
-        self.batches, self.accuracy = batches, None
-
-    def on_train_end(self, logs=None):
-        _, accuracy = self.model.evaluate(self.batches, verbose=0)
-        self.accuracy = float(accuracy)
