@@ -54,10 +54,11 @@ def train_steps(args):
     then saved) weights; return the per-step losses and the device."""
     backend, kind, weights = args.child.split(":", 2)
     from fnet_imdb import backend as backends
-    from fnet_imdb import batches, prepared, tutorial
+    from fnet_imdb import batches, prepared
+    import tutorial_definitions
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial.load("recipe", "build_classifier", "compile_classifier")
+    steps = tutorial_definitions.load("recipe", "build_classifier", "compile_classifier")
     import keras
 
     _, token_ids, labels, _ = prepared.read(args.prepared)

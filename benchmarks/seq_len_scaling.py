@@ -83,10 +83,11 @@ def parse_args(argv):
 def measure(spec, args):
     """In a child: build, compile and time one classifier (or just load)."""
     sys.path.insert(0, str(REPO_ROOT))
-    from fnet_imdb import backend, cli, tutorial
+    import tutorial_definitions
+    from fnet_imdb import backend, cli
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial.load("recipe", "build_classifier", "compile_classifier")
+    steps = tutorial_definitions.load("recipe", "build_classifier", "compile_classifier")
     import keras
     import numpy as np
 

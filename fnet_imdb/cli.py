@@ -176,13 +176,27 @@ NOTEBOOK_FLAGS = "FNET_IMDB_FLAGS"
 COMMANDS = {"prepare": "fnet_imdb.prepare", "predict": "fnet_imdb.predict"}
 
 
+# Each recipe setting's flag help. The defaults are the tutorial's recipe block.
+RECIPE_HELP = {
+    "vocab_size": "WordPiece tokens to learn, [PAD] and [UNK] included",
+    "max_seq_len": "tokens per review: longer ones are cut, shorter ones padded",
+    "embed_dim": "size of the token and position embeddings",
+    "intermediate_dim": "width of each encoder's feed-forward layer",
+    "num_heads": "attention heads of each Transformer encoder",
+    "num_layers": "encoder blocks in each model",
+    "dropout": "dropout before the output unit",
+    "learning_rate": "Adam's learning rate",
+    "batch_size": "reviews per training step",
+    "epochs": "passes over the training split",
+    "validation_split": "share of train/ held out for validation",
+    "seed": "seed of that split, and of training unless --seeds",
+}
+
+
 def recipe_settings(recipe, names=None):
     """(name, default, parser, help) of each recipe setting, or of `names`."""
-    from fnet_imdb.tutorial import recipe_help
-
-    meanings = recipe_help()
     return [
-        (name, value, recipe_parser(name, value), meanings.get(name, "recipe setting"))
+        (name, value, recipe_parser(name, value), RECIPE_HELP[name])
         for name, value in recipe.items()
         if names is None or name in names
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fnet_imdb import MODEL_KINDS, backend, preprocessing, rundir, tutorial
+from fnet_imdb import MODEL_KINDS, backend, preprocessing, rundir
 from fnet_imdb.cli import Parser, run_command
 from fnet_imdb.imdb import decode_utf8, has_content
 from fnet_imdb.vocabulary import read_vocabulary
@@ -67,11 +67,13 @@ def load_run(run_dir, model="all"):
 def classify(texts, results, vocabulary, models):
     """Probability of "positive" per model for each text; None for empty text.
 
-    Reviews go through the training run's own preprocessing (the tutorial's
-    tokenizer), padded to its sequence length, or to their bucket's length if it
-    was trained with bucketing.
+    Reviews go through the training run's own preprocessing (lower-casing and
+    the WordPiece tokenizer of its vocabulary), padded to its sequence length, or
+    to their bucket's length if it was trained with bucketing.
     """
-    from fnet_imdb.batches import bucket_length  # Imports Keras: after the backend.
+    import keras_hub  # Imports Keras: after the backend.
+
+    from fnet_imdb.batches import bucket_length
 
     config = results["config"]
     rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
@@ -79,8 +81,9 @@ def classify(texts, results, vocabulary, models):
     if not filled:
         return rows
     texts = [row["text"].encode("utf-8") for row in filled]
-    make_tokenizer = tutorial.load("make_tokenizer").make_tokenizer
-    tokenizer = make_tokenizer(vocabulary, config["max_seq_len"])
+    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=vocabulary, lowercase=False, sequence_length=config["max_seq_len"]
+    )
     token_ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(texts))
     lengths = np.count_nonzero(token_ids, axis=1)
     widths = np.full(len(filled), config["max_seq_len"])

@@ -2,7 +2,7 @@
 
 Like google-research f_net's tests, we keep the real recipe and shrink only its
 sizes, so the code under test is the code that runs at full size. Importing the
-tutorial would run it: tests take its definitions with `fnet_imdb.tutorial.load`,
+tutorial would run it: tests take its definitions with `tutorial_definitions.load`,
 and run it whole with `run_tutorial` (in this process) or `run_script` (in a
 fresh one, as a user does).
 """
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from fnet_imdb import cli, prepare, tutorial
+import tutorial_definitions
+from fnet_imdb import cli, prepare
 
 # Chooses the Keras backend first, as the tutorial does.
-TUTORIAL = tutorial.load(*prepare.STEPS, "build_classifier", "compile_classifier")
+TUTORIAL = tutorial_definitions.load(*prepare.STEPS, "build_classifier", "compile_classifier")
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "fnet_classification.py"
 TINY_IMDB = cli.TINY_IMDB

@@ -8,7 +8,7 @@ import statistics
 import matplotlib.image
 import pytest
 
-from fnet_imdb import results
+from fnet_imdb import comparison, results
 from fnet_imdb.plots import save_plots
 
 
@@ -40,7 +40,7 @@ def fake_results(runs_per_model, holdout_test=0.0):
             "params": params,
             "saved_seed": runs[0]["seed"],
             "runs": runs,
-            "summary": results.summarise(runs),
+            "summary": comparison.summarise(runs),
         }
     return {
         "config": {
@@ -77,7 +77,7 @@ THREE_SEEDS = {
 
 def test_summarise_one_run():
     """One run: its own figures, standard deviation 0."""
-    summary = results.summarise([fake_run(42, 5.0, 0.8, 0.75)])
+    summary = comparison.summarise([fake_run(42, 5.0, 0.8, 0.75)])
     assert summary["train_seconds"] == {
         "mean": 5.0,
         "std": 0.0,
@@ -91,7 +91,7 @@ def test_summarise_one_run():
 
 def test_summarise_three_runs():
     """Three runs: mean, sample standard deviation, minimum and maximum."""
-    summary = results.summarise(THREE_SEEDS["fnet"])
+    summary = comparison.summarise(THREE_SEEDS["fnet"])
     for key, values in (
         ("train_seconds", [5.0, 6.0, 7.0]),
         ("val_accuracy", [0.80, 0.82, 0.78]),
@@ -109,16 +109,16 @@ def test_summarise_three_runs():
 def test_run_value_kept_epoch():
     """With --keep-best, the kept epoch's validation accuracy counts."""
     run = fake_run(42, 5.0, 0.8, 0.75, kept_epoch=1)
-    assert results.run_value(run, "val_accuracy") == 0.55
+    assert comparison.run_value(run, "val_accuracy") == 0.55
     run["kept_epoch"] = 2
-    assert results.run_value(run, "val_accuracy") == pytest.approx(0.79)
-    assert results.run_value(fake_run(42, 5.0, 0.8, 0.75), "val_accuracy") == 0.8
-    assert results.run_value(run, "test_accuracy") == 0.75
+    assert comparison.run_value(run, "val_accuracy") == pytest.approx(0.79)
+    assert comparison.run_value(fake_run(42, 5.0, 0.8, 0.75), "val_accuracy") == 0.8
+    assert comparison.run_value(run, "test_accuracy") == 0.75
 
 
 def test_comparison_table_one_seed():
     """One run per model: plain measured figures, no spread."""
-    table = results.comparison_table(fake_results(ONE_SEED))
+    table = comparison.comparison_table(fake_results(ONE_SEED))
     lines = table.splitlines()
     assert lines[0] == "| | **FNet Classifier** | **Transformer Classifier** |"
     assert "| **Training time** | 5 seconds | 7 seconds |" in lines
@@ -131,14 +131,14 @@ def test_comparison_table_one_seed():
 
 def test_comparison_table_stand_in_test():
     """A held-out stand-in test split is never called the test accuracy."""
-    table = results.comparison_table(fake_results(ONE_SEED, holdout_test=0.1))
+    table = comparison.comparison_table(fake_results(ONE_SEED, holdout_test=0.1))
     assert "| **Stand-in test accuracy (100 reviews)** | 79.00% | 84.00% |" in table
     assert "**Test accuracy" not in table
 
 
 def test_comparison_table_several_seeds():
     """Several runs: mean ± standard deviation and the number of runs."""
-    lines = results.comparison_table(fake_results(THREE_SEEDS)).splitlines()
+    lines = comparison.comparison_table(fake_results(THREE_SEEDS)).splitlines()
     assert (
         "| **Training time** | 6 seconds ± 1 (3 runs) | 10 seconds ± 1 (3 runs) |"
         in lines
@@ -151,7 +151,7 @@ def test_comparison_table_several_seeds():
 
 def test_seeds_table_lists_every_seed():
     """One row per model and seed, with its own figures."""
-    lines = results.seeds_table(fake_results(THREE_SEEDS)).splitlines()
+    lines = comparison.seeds_table(fake_results(THREE_SEEDS)).splitlines()
     assert len(lines) == 2 + 6
     assert "| FNet | 1 | 6 s | 82.00% | 72.00% |" in lines
     assert "| Transformer | 7 | 11 s | 84.00% | 82.00% |" in lines
@@ -160,7 +160,7 @@ def test_seeds_table_lists_every_seed():
 
 def test_verdict_gap_larger_than_spread():
     """A 9-point gap over 2- and 1-point spreads is larger."""
-    verdict = results.verdict(fake_results(THREE_SEEDS))
+    verdict = comparison.verdict(fake_results(THREE_SEEDS))
     assert "FNet minus Transformer is -9.00 points, larger than" in verdict
     assert "not larger" not in verdict
     assert "2.00 points" in verdict
@@ -176,20 +176,20 @@ def test_verdict_gap_within_spread():
             fake_run(7, 11.0, 0.84, 0.75),
         ],
     }
-    assert "not larger" in results.verdict(fake_results(close))
+    assert "not larger" in comparison.verdict(fake_results(close))
 
 
 def test_verdict_none_for_one_seed():
     """One seed cannot measure a spread: no verdict."""
-    assert results.verdict(fake_results(ONE_SEED)) is None
+    assert comparison.verdict(fake_results(ONE_SEED)) is None
 
 
 def test_results_markdown():
     """results.md: seeds and verdict only with several seeds, then settings."""
-    one = results.results_markdown(fake_results(ONE_SEED))
+    one = comparison.results_markdown(fake_results(ONE_SEED))
     assert "| model | seed |" not in one
     assert "Backend `jax` on `cpu` (2 CPUs), 3 epochs, batch 64" in one
-    several = results.results_markdown(fake_results(THREE_SEEDS))
+    several = comparison.results_markdown(fake_results(THREE_SEEDS))
     assert "| model | seed |" in several and "larger than the spread" in several
 
 

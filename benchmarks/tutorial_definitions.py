@@ -1,22 +1,11 @@
-"""The tutorial's own definitions, without running its recipe (for commands, tests and benchmarks)."""
+"""The tutorial's own definitions, without running its recipe: for the tests and benchmarks, never for the package."""
 
 import ast
-import importlib.util
-import re
 import types
 from pathlib import Path
 
 
-def source_path():
-    """`fnet_classification.py`: beside this package in a checkout, and in
-    site-packages after `pip install .` (a py-module of the same project)."""
-    beside = Path(__file__).resolve().parents[1] / "fnet_classification.py"
-    if beside.is_file():
-        return beside
-    spec = importlib.util.find_spec("fnet_classification")
-    if spec is None or not spec.origin:
-        raise ValueError("cannot find fnet_classification.py, the tutorial")
-    return Path(spec.origin)
+SOURCE = Path(__file__).resolve().parents[1] / "fnet_classification.py"
 
 
 def load(*names):
@@ -29,7 +18,7 @@ def load(*names):
     from fnet_imdb import backend
 
     backend.choose_backend()  # Before Keras is imported, as the tutorial does.
-    path = source_path()
+    path = SOURCE
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     missing = set(names)
     body = []
@@ -54,21 +43,3 @@ def defined_name(node):
         target = node.targets[0]
         return target.id if isinstance(target, ast.Name) else None
     return None
-
-
-RECIPE_LINE = re.compile(r"^\s+(\w+)=.*#\s*(.+)$")
-
-
-def recipe_help():
-    """Each recipe setting's comment in the tutorial (`name=value,  # help`),
-    as the help of its flag: the setting is explained in one place."""
-    try:
-        text = source_path().read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return {}
-    block = text.partition("recipe = dict(\n")[2].partition("\n)\n")[0]
-    return {
-        match[1]: match[2].rstrip(".")
-        for match in map(RECIPE_LINE.match, block.splitlines())
-        if match
-    }
