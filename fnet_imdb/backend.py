@@ -52,22 +52,38 @@ def tpu_present(dev=Path("/dev")):
 
 
 def choose_backend():
-    """Set `KERAS_BACKEND` unless the user chose one: JAX where it can use an
-    NVIDIA GPU (a CUDA build of JAX) or a TPU (Colab's TPU runtimes), TensorFlow
-    elsewhere (fastest on our CPUs, README).
+    """Set `KERAS_BACKEND` unless the user chose one: JAX where it lists an
+    NVIDIA GPU (a CUDA build of JAX) or a TPU (Colab's TPU runtimes), else
+    PyTorch where it sees a CUDA GPU, else TensorFlow (fastest on our CPUs,
+    README).
 
     Call it before Keras is imported. TensorFlow as the backend is imported here,
     quietly. Returns the backend.
     """
     backend = configured_backend()
     if backend is None:
-        gpu = nvidia_gpu_present() and installed("jax-cuda") and jax_lists("gpu")
-        tpu = not gpu and tpu_present() and jax_lists("tpu")
-        backend = "jax" if gpu or tpu else "tensorflow"
+        gpu = nvidia_gpu_present()
+        if gpu and installed("jax-cuda") and jax_lists("gpu"):
+            backend = "jax"
+        elif tpu_present() and jax_lists("tpu"):
+            backend = "jax"
+        elif gpu and torch_sees_cuda():
+            backend = "torch"
+        else:
+            backend = "tensorflow"
         os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
         import_tensorflow()
     return backend
+
+
+def torch_sees_cuda():
+    """Whether PyTorch is installed and `torch.cuda.is_available()`."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 def jax_lists(platform):
@@ -130,7 +146,8 @@ def unused_gpu_warning(backend, device, gpu_present):
     install = {
         "jax": "pip install -r requirements-cuda.txt",
         "tensorflow": "pip install 'tensorflow[and-cuda]'",
-        "torch": "a CUDA build of PyTorch",
+        # PyPI's Linux wheels of PyTorch are CUDA builds.
+        "torch": "pip install --force-reinstall torch",
     }.get(backend, "a CUDA build of your backend")
     return (
         f"warning: an NVIDIA GPU is present but the {backend} backend cannot use "

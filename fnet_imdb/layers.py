@@ -8,11 +8,12 @@ from keras import ops
 # input, and autodiff then runs an inverse complex FFT. Keras has no real-input
 # 2-D FFT (its 1-D `rfft` plus `fft` over the other axis, with transposes, was
 # slower with TensorFlow), so `real_fft2` calls the backend's own.
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def real_fft2(x):
     """Re(FFT2(x)) over the last two axes of a real x, from half its spectrum
-    (TensorFlow or JAX backend).
+    (a backend of `BACKENDS`).
 
     For a real input Re Y[m, k] = Re Y[-m, -k] (indices modulo the axis sizes):
     the real-input FFT's first width // 2 + 1 columns give the others.
@@ -21,6 +22,10 @@ def real_fft2(x):
         import jax.numpy as jnp
 
         half = jnp.real(jnp.fft.rfft2(x))
+    elif keras.backend.backend() == "torch":
+        import torch
+
+        half = torch.fft.rfft2(ops.convert_to_tensor(x)).real
     else:
         import tensorflow as tf
 
@@ -46,13 +51,13 @@ def fourier_mixing(x):
 @keras.saving.register_keras_serializable(package="fnet_imdb")
 class HalfSpectrumFNetEncoder(keras_hub.layers.FNetEncoder):
     """keras-hub's `FNetEncoder` with the same weights and math, mixing by
-    `fourier_mixing` (TensorFlow and JAX; other backends use FNetEncoder's own).
+    `fourier_mixing` (on `BACKENDS`; others use FNetEncoder's own).
 
     `as_keras_hub_fnet` turns a model of these into one of plain FNetEncoders.
     """
 
     def call(self, inputs, training=None):
-        if keras.backend.backend() not in ("tensorflow", "jax"):
+        if keras.backend.backend() not in BACKENDS:
             return super().call(inputs, training=training)
         # FNetEncoder.call with another mixing: it has no hook for one.
         mixed = fourier_mixing(ops.cast(inputs, "float32"))  # As FNetEncoder.

@@ -1,12 +1,12 @@
 """Tests for `fnet_imdb.backend`: the user's backend first, JAX on a GPU or a
-TPU, and GPU hints."""
+TPU, PyTorch on a GPU that only it can use, and GPU hints."""
 
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import keras
 import pytest
@@ -20,6 +20,18 @@ def keras_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     return tmp_path / "keras.json"
+
+
+def torch_cuda(monkeypatch, available):
+    """`torch.cuda.is_available()` answers `available`; where PyTorch is not
+    installed, a stand-in module `torch` with only that function."""
+    try:
+        import torch
+    except ImportError:
+        torch = ModuleType("torch")
+        torch.cuda = SimpleNamespace()
+        monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available, raising=False)
 
 
 def test_configured_backend_env_first(keras_home, monkeypatch):
@@ -120,15 +132,46 @@ def test_choose_backend_jax_where_it_lists_a_tpu(keras_home, monkeypatch):
 def test_choose_backend_tensorflow_where_jax_lists_no_accelerator(
     keras_home, monkeypatch, gpu
 ):
-    """A GPU or TPU that JAX cannot use (plugin or libtpu failed): TensorFlow."""
+    """A GPU or TPU that JAX cannot use (plugin or libtpu failed), and no CUDA
+    PyTorch: TensorFlow."""
     asked = []
     monkeypatch.setattr(backend, "import_tensorflow", lambda: None)
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: gpu)
     monkeypatch.setattr(backend, "installed", lambda prefix: True)
     monkeypatch.setattr(backend, "tpu_present", lambda: not gpu)
     monkeypatch.setattr(backend, "jax_lists", lambda platform: asked.append(platform))
+    torch_cuda(monkeypatch, False)
     assert backend.choose_backend() == "tensorflow"
     assert asked == ["gpu" if gpu else "tpu"]
+
+
+def test_choose_backend_takes_pytorch_for_a_cuda_gpu_that_jax_cannot_use(
+    keras_home, monkeypatch
+):
+    """No choice, a GPU that JAX does not list and PyTorch sees: PyTorch."""
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    monkeypatch.setattr(backend, "jax_lists", lambda platform: False)
+    torch_cuda(monkeypatch, True)
+    assert backend.choose_backend() == "torch"
+    assert os.environ["KERAS_BACKEND"] == "torch"
+
+
+def test_choose_backend_jax_before_pytorch_on_a_gpu(keras_home, monkeypatch):
+    """A GPU that both JAX and PyTorch can use: JAX, as on GPU images."""
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    monkeypatch.setattr(backend, "installed", lambda prefix: prefix == "jax-cuda")
+    monkeypatch.setattr(backend, "jax_lists", lambda platform: platform == "gpu")
+    torch_cuda(monkeypatch, True)
+    assert backend.choose_backend() == "jax"
+
+
+def test_choose_backend_no_pytorch_without_an_nvidia_gpu(keras_home, monkeypatch):
+    """PyTorch is asked only where the driver lists an NVIDIA GPU."""
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: None)
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
+    monkeypatch.setattr(backend, "tpu_present", lambda: False)
+    torch_cuda(monkeypatch, True)
+    assert backend.choose_backend() == "tensorflow"
 
 
 @pytest.mark.parametrize(
@@ -180,8 +223,11 @@ def test_unused_gpu_warning_idle_gpu():
     assert "requirements-cuda.txt" in warning
     other = backend.unused_gpu_warning("tensorflow", "cpu", gpu_present=True)
     assert "tensorflow backend" in other and "tensorflow[and-cuda]" in other
+    torch = backend.unused_gpu_warning("torch", "cpu", gpu_present=True)
+    assert "torch backend" in torch and "pip install --force-reinstall torch" in torch
 
 
+@pytest.mark.backend
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX distributes")
 def test_distribute_over_devices_needs_jax():
     """Data parallelism on another backend fails with one clear error."""

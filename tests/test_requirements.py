@@ -1,5 +1,5 @@
 """Tests of the requirement files: the tested JAX on Python 3.11, and a GPU or
-TPU image's newer JAX kept on Python 3.12."""
+TPU image's newer stack kept by the training files."""
 
 from importlib import metadata
 from pathlib import Path
@@ -11,9 +11,13 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("requirements.txt", "requirements-train.txt", "requirements-cuda.txt")
+# Training without TensorFlow, on an image's stack.
+TRAINING = ("requirements-train.txt", "requirements-torch.txt")
 # jax 0.10.2 is the newest on Python 3.11 and the tested one; GPU images carry
 # jax 0.11.2 on Python 3.12.
 KEPT = {"3.11": "0.10.2", "3.12": "0.11.2"}
+# An H100 image's stack on Python 3.12, beside its JAX.
+IMAGE = {"numpy": "2.5.2", "jax": "0.11.2", "jaxlib": "0.11.2"}
 
 
 def requirements(name):
@@ -51,6 +55,29 @@ def test_jax_ranges_keep_the_jax_of_each_python(name, python, package):
     assert found, f"{name} sets no {package} for Python {python}"
     for requirement in found:
         assert requirement.specifier.contains(KEPT[python]), (name, str(requirement))
+
+
+@pytest.mark.parametrize("name", TRAINING)
+def test_training_files_have_lower_bounds_only(name):
+    """An image's stack stays whatever its versions: nothing is capped."""
+    found = requirements(name)
+    assert found
+    for requirement in found:
+        assert requirement.specifier.contains("99.0"), (name, str(requirement))
+        assert canonicalize_name(requirement.name) != "tensorflow", name
+
+
+@pytest.mark.parametrize("name", TRAINING)
+@pytest.mark.parametrize("package, version", sorted(IMAGE.items()))
+def test_training_files_keep_an_h100_images_stack(name, package, version):
+    for requirement in applying(name, package, "3.12"):
+        assert requirement.specifier.contains(version), (name, str(requirement))
+
+
+def test_torch_requirements_keep_the_tested_pytorch():
+    (requirement,) = applying("requirements-torch.txt", "torch", "3.11")
+    assert requirement.specifier.contains("2.13.0")
+    assert not requirement.specifier.contains("2.12.0")
 
 
 @pytest.mark.parametrize("name", ["requirements-train.txt", "requirements-cuda.txt"])
