@@ -1,10 +1,11 @@
-"""Do TensorFlow and JAX train the same model the same way, given the same start?
+"""Do TensorFlow, JAX and PyTorch train the same model the same way, given the same start?
 
 Builds each model once, saves its initial weights, then trains it for a few
-steps on TensorFlow and on JAX (each in its own process) from those weights, on
+steps on each backend (each in its own process) from those weights, on
 the same batches of a prepared folder, in the same order, with dropout off (its
 random masks would differ by backend). If the backends compute the same math,
-the first batch's gradient agrees to float32 rounding (relative L2 gap), and
+the first batch's gradient agrees to float32 rounding (relative L2 gap to the
+first backend's), and
 the per-step losses stay close; Adam's first steps move every weight by about
 the learning rate whatever the gradient's size, so rounding alone can make
 them drift apart. The same seed on two backends draws different initial
@@ -27,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
 
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def parse_args(argv):
@@ -38,6 +39,12 @@ def parse_args(argv):
     parser.add_argument("--prepared", required=True, help="a prepared folder")
     parser.add_argument(
         "--models", type=cli.listed(cli.model_name), default="fnet,transformer"
+    )
+    parser.add_argument(
+        "--backends",
+        type=cli.listed(cli.choice(*BACKENDS)),
+        default=",".join(BACKENDS),
+        help="the first is the reference",
     )
     parser.add_argument("--steps", type=int, default=20, help="training steps")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -58,17 +65,23 @@ def train_steps(args):
     import tutorial_definitions
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial_definitions.load("recipe", "build_classifier", "compile_classifier")
+    steps = tutorial_definitions.load("recipe", "build_classifier")
     import keras
 
     _, token_ids, labels, _ = prepared.read(args.prepared)
     settings = prepared.manifest(args.prepared)["settings"]
-    config = cli.with_defaults(
-        steps.recipe, {**settings, "dropout": 0.0, "fourier": "fast"}
-    )
+    recipe = {**steps.recipe, **settings, "dropout": 0.0}
+
+    def compile_as_the_tutorial(model):
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"]),
+            loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
+            weighted_metrics=["accuracy"],
+        )
+
     keras.utils.set_random_seed(args.seed)
-    model = steps.build_classifier(kind, config)
-    steps.compile_classifier(model, config)
+    model = steps.build_classifier(kind, recipe, "fast")
+    compile_as_the_tutorial(model)
     if not Path(weights).exists():
         model.save_weights(weights)
     train = batches.Batches(
@@ -88,7 +101,7 @@ def train_steps(args):
     )
     np.save(f"{weights}.{backend}.gradient.npy", gradient)
     model.load_weights(weights)
-    steps.compile_classifier(model, config)
+    compile_as_the_tutorial(model)
     losses = []
     for step in range(args.steps):
         x, y = train[step % len(train)]
@@ -113,22 +126,32 @@ def run_child(backend, kind, weights, args):
 
 
 def compare(kind, args, folder):
-    """Both backends from the same saved weights: the gradient gap and losses."""
+    """Every backend from the same saved weights: each one's gradient gap and
+    losses against the first backend's."""
     weights = str(Path(folder) / f"{kind}.weights.h5")
-    # The first backend saves the initial weights, the second loads them.
-    runs = {backend: run_child(backend, kind, weights, args) for backend in BACKENDS}
-    losses = [runs[backend]["losses"] for backend in BACKENDS]
-    gradients = [np.load(f"{weights}.{backend}.gradient.npy") for backend in BACKENDS]
-    gap = np.linalg.norm(gradients[0] - gradients[1]) / np.linalg.norm(gradients[0])
-    print(f"{kind}: first batch's gradient, relative L2 gap {gap:.2e}")
-    print(f"{kind}: loss per step, TensorFlow vs JAX (same start, same batches)")
-    for step, (a, b) in enumerate(zip(*losses), start=1):
-        print(f"  step {step:3d}: {a:.6f} {b:.6f}  gap {abs(a - b):.2e}")
+    # The first backend saves the initial weights, the others load them.
+    runs = {name: run_child(name, kind, weights, args) for name in args.backends}
+    reference, *others = args.backends
+    gradients = {b: np.load(f"{weights}.{b}.gradient.npy") for b in args.backends}
+    gaps, loss_gaps = {}, {}
+    for other in others:
+        difference = gradients[other] - gradients[reference]
+        gaps[other] = float(
+            np.linalg.norm(difference) / np.linalg.norm(gradients[reference])
+        )
+        pairs = zip(runs[reference]["losses"], runs[other]["losses"])
+        loss_gaps[other] = [abs(a - b) for a, b in pairs]
+        print(f"{kind}: first batch's gradient, {other} vs {reference}: ", end="")
+        print(f"relative L2 gap {gaps[other]:.2e}")
+    print(f"{kind}: loss per step ({', '.join(args.backends)}; same start and batches)")
+    for step, losses in enumerate(zip(*(runs[b]["losses"] for b in args.backends))):
+        print(f"  step {step + 1:3d}: " + " ".join(f"{loss:.6f}" for loss in losses))
     return {
         "model": kind,
+        "reference": reference,
         "runs": runs,
-        "loss_gaps": [abs(a - b) for a, b in zip(*losses)],
-        "first_gradient_relative_error": float(gap),
+        "loss_gaps": loss_gaps,
+        "first_gradient_relative_error": gaps,
     }
 
 

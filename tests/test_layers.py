@@ -7,7 +7,7 @@ import keras_hub
 import numpy as np
 import pytest
 
-from conftest import TUTORIAL  # Chooses the backend first.
+from conftest import build  # Chooses the backend first.
 from fnet_imdb import layers
 
 pytestmark = pytest.mark.backend
@@ -75,7 +75,7 @@ def test_half_spectrum_encoder_matches_keras_hubs(length, width):
 
 
 def test_as_keras_hub_fnet_is_the_same_function_of_plain_layers(tiny_config):
-    model = TUTORIAL.build_classifier("fnet", tiny_config)
+    model = build("fnet", tiny_config)
     plain = layers.as_keras_hub_fnet(model)
     kinds = {type(layer) for layer in plain.layers}
     assert keras_hub.layers.FNetEncoder in kinds
