@@ -55,9 +55,9 @@ def main(argv=None):
     parser.add_argument("output", type=Path, help="the record to write")
     parser.add_argument("result", type=Path, help="the JSON file the command writes")
     parser.add_argument("--note", default="", help="what else a reader must know")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ...")
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
     if not command:
         parser.error("give the benchmark's command after --")
     started = datetime.datetime.now(datetime.timezone.utc)
