@@ -4,9 +4,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 
+from packaging.specifiers import SpecifierSet
+
 from conftest import ROOT
+
+TESTED_PYTHONS = {"3.11", "3.12", "3.13"}  # .ci/run's environments.
 
 
 def requirement_name(line):
@@ -39,3 +44,15 @@ def test_the_wheel_holds_the_tutorial_and_the_package(tmp_path):
         if line.strip() and not line.startswith("#")
     }
     assert requires and set(requires) <= pinned  # Tested pins for each need.
+
+
+def test_pyproject_states_the_tested_pythons():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    prefix = "Programming Language :: Python :: 3."
+    stated = {
+        c.rsplit(" :: ", 1)[1] for c in project["classifiers"] if c.startswith(prefix)
+    }
+    assert stated == TESTED_PYTHONS
+    supported = SpecifierSet(project["requires-python"])
+    assert all(supported.contains(f"{version}.0") for version in TESTED_PYTHONS)
+    assert not supported.contains("3.10.13")  # Untested: refused.
