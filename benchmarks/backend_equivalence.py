@@ -65,23 +65,17 @@ def train_steps(args):
     import tutorial_definitions
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial_definitions.load("recipe", "build_classifier")
+    steps = tutorial_definitions.load("recipe")
     import keras
 
     _, token_ids, labels, _ = prepared.read(args.prepared)
     settings = prepared.manifest(args.prepared)["settings"]
-    recipe = {**steps.recipe, **settings, "dropout": 0.0}
-
-    def compile_as_the_tutorial(model):
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"]),
-            loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
-            weighted_metrics=["accuracy"],
-        )
-
+    config = cli.with_defaults(
+        steps.recipe, {**settings, "dropout": 0.0, "fourier": "fast"}
+    )
     keras.utils.set_random_seed(args.seed)
-    model = steps.build_classifier(kind, recipe, "fast")
-    compile_as_the_tutorial(model)
+    model = tutorial_definitions.build(kind, config)
+    tutorial_definitions.compile_model(model, config)
     if not Path(weights).exists():
         model.save_weights(weights)
     train = batches.Batches(
@@ -101,7 +95,7 @@ def train_steps(args):
     )
     np.save(f"{weights}.{backend}.gradient.npy", gradient)
     model.load_weights(weights)
-    compile_as_the_tutorial(model)
+    tutorial_definitions.compile_model(model, config)
     losses = []
     for step in range(args.steps):
         x, y = train[step % len(train)]

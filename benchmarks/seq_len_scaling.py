@@ -84,10 +84,10 @@ def measure(spec, args):
     """In a child: build, compile and time one classifier (or just load)."""
     sys.path.insert(0, str(REPO_ROOT))
     import tutorial_definitions
-    from fnet_imdb import backend
+    from fnet_imdb import backend, cli
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial_definitions.load("recipe", "build_classifier")
+    steps = tutorial_definitions.load("recipe")
     import keras
     import numpy as np
 
@@ -96,18 +96,15 @@ def measure(spec, args):
         kind, _, seq_len = spec.partition(":")
         # max_seq_len sizes the position embedding, so it must cover the length.
         dims = {name: getattr(args, name) for name in DIMS}
-        recipe = {**steps.recipe, "max_seq_len": int(seq_len), **dims}
-        dtype = "float32" if args.precision == "float32" else "mixed_bfloat16"
-        keras.utils.set_random_seed(recipe["seed"])
-        model = steps.build_classifier(kind, recipe, args.fourier, dtype)
-        model.compile(  # As the tutorial compiles it.
-            optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"]),
-            loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
-            weighted_metrics=["accuracy"],
-        )
-        rng = np.random.default_rng(recipe["seed"])
-        ids = rng.integers(1, recipe["vocab_size"], (args.batch_size, int(seq_len)))
-        labels = rng.integers(0, 2, args.batch_size)
+        settings = dict(max_seq_len=int(seq_len), fourier=args.fourier, **dims)
+        settings["mixed_precision"] = args.precision != "float32"
+        config = cli.with_defaults(steps.recipe, settings)
+        keras.utils.set_random_seed(config.seed)
+        model = tutorial_definitions.build(kind, config)
+        tutorial_definitions.compile_model(model, config)
+        rng = np.random.default_rng(config.seed)
+        ids = rng.integers(1, config.vocab_size, (config.batch_size, int(seq_len)))
+        labels = rng.integers(0, 2, config.batch_size)
         ids, labels = ids.astype("int32"), labels.astype("int32")
         # train_on_batch returns Python floats, so each call waits for the
         # device: asynchronous dispatch cannot make a step look shorter.

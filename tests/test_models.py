@@ -80,6 +80,11 @@ def test_xla_is_off_only_for_tensorflow_on_a_cpu(small_config, kind):
     assert model.jit_compile is not tensorflow_on_cpu
 
 
+def test_unknown_kind_is_a_value_error(small_config):
+    with pytest.raises(ValueError, match="bert"):
+        build("bert", small_config)
+
+
 def test_transformer_ignores_padding_and_fnet_does_not(small_config):
     """The pitfall the tutorial explains: FNetEncoder takes no padding mask."""
     ids = random_ids(small_config, batch=2, length=20)
