@@ -315,6 +315,7 @@ for seed in record.seeds_to_train("fnet"):
             **BATCHING,
         ),
         validation_data=validation_batches,
+        shuffle=False,  # The batches shuffle, from the seed.
         epochs=recipe["epochs"],
         verbose=options.verbose,
         callbacks=[backup, step_log],
@@ -359,6 +360,7 @@ for seed in record.seeds_to_train("transformer"):
             **BATCHING,
         ),
         validation_data=validation_batches,
+        shuffle=False,  # The batches shuffle, from the seed.
         epochs=recipe["epochs"],
         verbose=options.verbose,
         callbacks=[backup, step_log],
