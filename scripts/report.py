@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, neither the project nor benchmarks/ is on the import path.
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import gpu_summary  # noqa: E402  (the figure formats and step tables, shared)
-from gpu_summary import percent, seconds, spread  # noqa: E402
+import gpu_summary  # noqa: E402  (the step tables, shared)
+from fnet_imdb.comparison import milliseconds, percent, seconds, spread  # noqa: E402
 from fnet_imdb import MODEL_NAMES  # noqa: E402
 from fnet_imdb.cache import write_text  # noqa: E402
 
@@ -233,7 +233,7 @@ def headline(records, link):
                 f"{backend(environment)}",
                 seeds_cell([r["seed"] for r in done]),
                 mean_sd([r["train_seconds"] for r in done], "s") + " ²",
-                gpu_summary.milliseconds(step_at(records, H100_STEPS, kind)),
+                milliseconds(step_at(records, H100_STEPS, kind)),
                 mean_sd([r["test_accuracy"] for r in done], "%"),
             ]
         )

@@ -7,10 +7,12 @@ import re
 import shutil
 
 import pytest
+from pathlib import Path
 
 import gpu_summary
 import report
-from conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A measured figure: a percentage, a duration, a ratio or a gap in points.
 FIGURE = re.compile(
