@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fnet_imdb.comparison import milliseconds, paired_markdown  # noqa: E402
-from fnet_imdb.comparison import percent, spread  # noqa: E402
+from fnet_imdb.comparison import percent, software, spread  # noqa: E402
 from fnet_imdb.paired import paired_comparison  # noqa: E402
 
 ENVIRONMENT_KEYS = ("device", "platform", "python", "jax", "jaxlib", "cuda")
@@ -37,11 +37,9 @@ def training_table(results):
     """Per-seed fit time and test accuracy of each model, and the mean ± std."""
     environment, config = results["environment"], results["config"]
     test = "stand-in test" if config["holdout_test"] else "test"
-    keras_hub = environment.get("keras-hub", environment.get("keras_hub"))
     lines = [
         f"Training: {environment['keras_backend']} on {environment['device']}, "
-        f"keras {environment['keras']}, keras-hub {keras_hub}, "
-        f"jax {environment['jax']}; {config['epochs']} epochs, batch "
+        f"{software(environment)}; {config['epochs']} epochs, batch "
         f"{config['batch_size']}, {config['max_seq_len']} tokens, FNet mixing "
         f"{config['fourier']}. Fit seconds include validation and compilation.",
         "",

@@ -9,6 +9,7 @@ from fnet_imdb import MODEL_NAMES
 from fnet_imdb.plots import test_label
 
 SUMMARISED = ("train_seconds", "val_accuracy", "test_accuracy")
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 FEW_SEEDS = 5  # Below this, a bootstrap over seeds is coarse (said in the verdict).
 
 
@@ -49,6 +50,20 @@ def mean_sd(values, unit, listed=False):
         scale = 100 if unit == "%" else 1
         text += " (" + ", ".join(f"{v * scale:.2f}" for v in values) + ")"
     return text
+
+
+def backend(environment):
+    """The Keras backend of a results.json environment, with its version."""
+    name = environment["keras_backend"]
+    return f"{BACKEND_NAMES[name]} {environment.get(name) or ''}".strip()
+
+
+def software(env):
+    """A results.json environment's versions, in one phrase."""
+    named = [f"Python {env['python']}", f"Keras {env['keras']}"]
+    named.append(f"keras-hub {env.get('keras-hub', env.get('keras_hub'))}")
+    named += [f"{BACKEND_NAMES[k]} {env[k]}" for k in BACKEND_NAMES if env.get(k)]
+    return ", ".join(named)
 
 
 def summarise(runs):
@@ -216,7 +231,7 @@ def paired_markdown(comparison):
         )
     difference, ratio = comparison["accuracy_difference"], comparison["time_ratio"]
     notes = [
-        f"McNemar: {comparison['per_seed'][0]['method']}.",
+        f"Per seed: {comparison['per_seed'][0]['method']}.",
         f"FNet − Transformer accuracy: {difference['method']}; "
         f"{difference['resamples']:,} resamples, {difference['reviews']:,} reviews "
         "per seed.",
@@ -234,7 +249,7 @@ def disagreement_table(comparison):
     lines = [
         f"Where the models disagree (seed {comparison['disagreements_seed']}, the "
         f"{len(found)} reviews with the largest gap between their probabilities"
-        + ("" if comparison["texts"] else "; texts omitted: the run had none")
+        + ("" if comparison["texts"] else "; texts omitted: none were given")
         + "):",
         "",
         "| review | label | FNet | Transformer | text |",

@@ -180,3 +180,17 @@ def paired_comparison(results, output_dir, texts=None, step_seconds=None):
         times[seed] = [r["train_seconds"] for r in both]
     labels = predictions.load(output_dir, labels)
     return compare(labels, probabilities, times, texts, step_seconds)
+
+
+def from_records(runs):
+    """`compare` for recorded runs, each a (results.json, arrays) pair: one seed
+    per results.json, its arrays `fnet`, `transformer` and `labels` (an .npz)."""
+    probabilities, seconds, labels = {}, {}, None
+    for results, arrays in runs:
+        if labels is not None and not np.array_equal(labels, arrays["labels"]):
+            raise ValueError("recorded runs on different test splits")
+        labels = arrays["labels"]
+        both = [results["models"][kind]["runs"][0] for kind in MODEL_KINDS]
+        probabilities[both[0]["seed"]] = [arrays[kind] for kind in MODEL_KINDS]
+        seconds[both[0]["seed"]] = [run["train_seconds"] for run in both]
+    return compare(labels, probabilities, seconds)

@@ -1,6 +1,9 @@
 """Tests for `fnet_imdb.comparison`: formats, summaries, tables, verdicts, results.md."""
 
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +207,17 @@ def test_results_markdown():
 )
 def test_mean_sd_formats_one_value_or_mean_and_spread(values, unit, listed, shown):
     assert comparison.mean_sd(values, unit, listed) == shown
+
+
+def test_the_comparison_imports_neither_keras_nor_tensorflow():
+    """scripts/report.py and benchmarks/gpu_summary.py run without them."""
+    code = (
+        "import sys, fnet_imdb.comparison, fnet_imdb.paired, fnet_imdb.predictions; "
+        "print(sorted({'keras', 'tensorflow', 'jax'} & set(sys.modules)))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
