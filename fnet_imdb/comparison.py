@@ -158,36 +158,31 @@ def spread_verdict(results):
     )
 
 
-def interval(low, high, show):
-    return f"95% CI {show(low)} to {show(high)}"
-
-
 def verdict(comparison):
     """The answer in a sentence or two, from the intervals of `paired.compare`."""
     difference = comparison["accuracy_difference"]
-    points = difference["difference"] * 100
-    seeds = difference["seeds"]
-    text = (
-        f"FNet is {abs(points):.2f} points {'less' if points < 0 else 'more'} "
-        "accurate than the Transformer ("
-        + interval(
-            difference["ci_low"], difference["ci_high"], lambda v: f"{v * 100:+.2f}"
-        )
+    points, low, high = (
+        difference[k] * 100 for k in ("difference", "ci_low", "ci_high")
     )
-    if seeds == 1:
+    seeds = [str(seed["seed"]) for seed in comparison["per_seed"]]
+    text = (
+        f"At training seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}, FNet is "
+        f"{abs(points):.2f} points {'less' if points < 0 else 'more'} accurate than "
+        f"the Transformer (95% CI {low:+.2f} to {high:+.2f}, {high - low:.2f} points "
+    )
+    if len(seeds) == 1:
         text += (
-            ", over the test reviews only). With one training seed the interval "
+            "wide, over the test reviews only). With one training seed the interval "
             "leaves out the variation between training runs, so it is too narrow "
             "to settle whether the models differ."
         )
     else:
-        shown = difference["ci_low"] > 0 or difference["ci_high"] < 0
-        text += f", over {seeds} training seeds and the test reviews): "
-        text += "a difference." if shown else f"no difference shown at {seeds} seeds."
-        if seeds < FEW_SEEDS:
+        text += f"wide, over {len(seeds)} training seeds and the test reviews): "
+        text += "a difference." if low > 0 or high < 0 else "no difference shown."
+        if len(seeds) < FEW_SEEDS:
             text += (
-                f" With {seeds} seeds the bootstrap has few seeds to draw from, so "
-                "the interval is rough and likely too narrow."
+                f" With {len(seeds)} seeds the bootstrap has few seeds to draw from, "
+                "so the interval is rough and likely too narrow."
             )
     return text + " " + speed(comparison)
 
@@ -209,7 +204,7 @@ def speed(comparison):
         text += "one seed: no interval"
     else:
         low, high = sorted((scale(ratio["ci_low"]), scale(ratio["ci_high"])))
-        text += interval(low, high, lambda v: f"{v:.2f}x") + f", {ratio['seeds']} seeds"
+        text += f"95% CI {low:.2f}x to {high:.2f}x" + f", {ratio['seeds']} seeds"
     if comparison["step_ratio"]:
         text += f"; one training step, {comparison['step_ratio']:.2f}x"
     return text + ")."

@@ -152,7 +152,7 @@ def test_a_run_with_one_seed_gets_a_review_only_verdict(tmp_path):
     assert seed["seed"] == 42 and seed["only_fnet_right"] > 0
     assert found["time_ratio"]["ci_low"] is None
     verdict = comparison.verdict(found)
-    assert "over the test reviews only). With one training seed" in verdict
+    assert "wide, over the test reviews only). With one training seed" in verdict
     assert "too narrow" in verdict and "(one seed: no interval)." in verdict
     assert "FNet trains 2.06x faster" in verdict  # (250 + 42) / (100 + 42)
     markdown = comparison.paired_markdown(found)
@@ -166,7 +166,7 @@ def test_a_run_with_three_seeds_names_its_interval_and_disagreements(tmp_path):
     assert difference["seeds"] == 3 and difference["ci_high"] < 0
     assert math.isfinite(found["time_ratio"]["ci_low"]) and found["step_ratio"] == 2.3
     verdict = comparison.verdict(found)
-    assert "over 3 training seeds and the test reviews): a difference." in verdict
+    assert "wide, over 3 training seeds and the test reviews): a difference." in verdict
     assert "With 3 seeds the bootstrap has few seeds" in verdict
     assert "; one training step, 2.30x)." in verdict
     markdown = comparison.results_markdown(

@@ -92,7 +92,10 @@ def test_the_readme_verdict_comes_from_the_paired_record():
     headline = regions((ROOT / "README.md").read_text())["headline"]
     verdict = comparison.verdict(found)
     assert f"\n\n{verdict}\n\n" in headline
-    assert "(95% CI -1.98 to -1.06, over the test reviews only)" in verdict
+    assert (
+        "At training seed 42, FNet is 1.52 points less accurate than the Transformer (95% CI -1.98 to -1.06, 0.92 points wide, over the test reviews only)"
+        in verdict
+    )
     assert "too narrow to settle whether the models differ" in verdict
     assert "FNet trains 2.46x faster (one seed: no interval)." in verdict
 
@@ -112,7 +115,7 @@ def test_changed_predictions_make_the_paired_regions_stale(checkout, capsys):
     assert report.main(["--root", str(checkout)]) == 0
     results = (checkout / "docs" / "results.md").read_text()
     assert "| 42 | 100.00% | 86.01% | 3,497 | 0 |" in results  # Its errors.
-    assert "FNet is 13.99 points more accurate than the Transformer" in results
+    assert "seed 42, FNet is 13.99 points more accurate than the Transformer" in results
 
 
 def test_a_table_is_what_its_spec_says(checkout, capsys):
@@ -156,7 +159,7 @@ def test_gpu_summary_adds_the_paired_comparison_of_a_run_with_predictions(tmp_pa
     found = paired.paired_comparison(results, tmp_path / "train")
     assert comparison.paired_markdown(found) in summary
     assert "Python 3.12, Keras 3.15.1, keras-hub 0.32.0, JAX 0.11;" in summary
-    assert "over 2 training seeds and the test reviews" in summary
+    assert "wide, over 2 training seeds and the test reviews" in summary
 
 
 @pytest.mark.parametrize(
