@@ -193,18 +193,16 @@ def speed(comparison):
     ratio = comparison["time_ratio"]
     if ratio is None:
         return ""
+    figures = [ratio[key] for key in ("ratio", "ci_low", "ci_high")]
     faster = ratio["ratio"] >= 1
-    scale = (
-        (lambda v: v) if faster else (lambda v: 1 / v)
-    )  # Slower: FNet / Transformer.
-    text = (
-        f"FNet trains {scale(ratio['ratio']):.2f}x {'faster' if faster else 'slower'} ("
-    )
+    if not faster:  # Then by how much slower: FNet's time over the Transformer's.
+        figures = [1 / figure if figure else None for figure in figures]
+    text = f"FNet trains {figures[0]:.2f}x {'faster' if faster else 'slower'} ("
     if ratio["ci_low"] is None:
         text += "one seed: no interval"
     else:
-        low, high = sorted((scale(ratio["ci_low"]), scale(ratio["ci_high"])))
-        text += f"95% CI {low:.2f}x to {high:.2f}x" + f", {ratio['seeds']} seeds"
+        low, high = sorted(figures[1:])
+        text += f"95% CI {low:.2f}x to {high:.2f}x, {ratio['seeds']} seeds"
     if comparison["step_ratio"]:
         text += f"; one training step, {comparison['step_ratio']:.2f}x"
     return text + ")."

@@ -89,6 +89,15 @@ def test_time_ratio_is_a_t_interval_on_log_ratios():
     assert one["ratio"] == pytest.approx(2090 / 848) and one["ci_low"] is None
 
 
+def test_a_slower_fnet_is_said_so_with_its_interval_turned_over():
+    found = {"time_ratio": paired.time_ratio([20.0, 80.0], [10.0, 10.0])}
+    t = stats.t.ppf(0.975, 1)
+    assert comparison.speed({**found, "step_ratio": None}) == (
+        f"FNet trains 4.00x slower (95% CI {4 * 2**-t:.2f}x to {4 * 2**t:.2f}x, "
+        "2 seeds)."
+    )
+
+
 def test_the_committed_record_is_reproduced():
     """docs/cpu_official_test_paired: McNemar and the interval from its float16
     predictions against its paired.json, computed independently from the
