@@ -7,6 +7,7 @@ and run it whole with `run_tutorial` (in this process) or `run_script` (in a
 fresh one, as a user does).
 """
 
+import argparse
 import os
 import runpy
 import shutil
@@ -20,7 +21,10 @@ import tutorial_definitions
 from fnet_imdb import cli, prepare
 
 # Chooses the Keras backend first, as the tutorial does.
-TUTORIAL = tutorial_definitions.load(*prepare.STEPS, "build_classifier", "compile_classifier")
+TUTORIAL = tutorial_definitions.load(
+    "recipe", "RESERVED_TOKENS", "learn_vocabulary", "make_tokenizer", "build_classifier"
+)
+import keras  # noqa: E402  (after the backend is chosen)
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "fnet_classification.py"
 TINY_IMDB = cli.TINY_IMDB
@@ -49,8 +53,26 @@ TINY_FLAGS = TINY_DATA_FLAGS + TINY_TRAINING_FLAGS
 
 
 def parse(argv):
-    """The tutorial's settings for `argv`, as its Setup step resolves them."""
-    return cli.parse(TUTORIAL.recipe, list(map(str, argv)))
+    """The tutorial's settings for `argv`, as its Setup step resolves them:
+    its recipe and its options in one namespace."""
+    recipe = dict(TUTORIAL.recipe)
+    options = cli.parse(recipe, list(map(str, argv)))
+    return argparse.Namespace(**recipe, **vars(options))
+
+
+def build(kind, config):
+    """The tutorial's classifier of `kind` for the settings `config`."""
+    dtype = "mixed_bfloat16" if config.mixed_precision else "float32"
+    return TUTORIAL.build_classifier(kind, vars(config), config.fourier, dtype)
+
+
+def compile_model(model, config):
+    """Compile `model` as the tutorial's training steps do."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
+        weighted_metrics=["accuracy"],
+    )
 
 
 def replace(config, **changes):
@@ -67,7 +89,7 @@ def run_tutorial(*argv):
         namespace = runpy.run_path(str(SCRIPT), run_name="__main__")
     finally:
         sys.argv = saved
-    return namespace["run"].results
+    return namespace["record"].results
 
 
 def run_script(*args, stdin=None, env=None, prelude="", module=None):
@@ -92,10 +114,7 @@ def run_script(*args, stdin=None, env=None, prelude="", module=None):
 @pytest.fixture
 def tiny_config(tmp_path):
     """The tiny run's settings, writing into this test's own folders."""
-    return parse(
-        TINY_FLAGS
-        + ["--output-dir", tmp_path / "run", "--cache-dir", tmp_path / "cache"]
-    )
+    return parse(TINY_FLAGS + ["--output-dir", tmp_path / "run"])
 
 
 @pytest.fixture
@@ -108,14 +127,7 @@ def tiny_imdb_copy(tmp_path):
 def tiny_run(tmp_path_factory):
     """One `--smoke` run of both models on the fixture, shared by many tests."""
     folder = tmp_path_factory.mktemp("tiny_run")
-    results = run_tutorial(
-        "--smoke",
-        "--quiet",
-        "--output-dir",
-        folder / "run",
-        "--cache-dir",
-        folder / "cache",
-    )
+    results = run_tutorial("--smoke", "--quiet", "--output-dir", folder / "run")
     return folder / "run", results
 
 
@@ -130,5 +142,9 @@ def tiny_prepared(tmp_path_factory):
 
 
 def load_imdb(config):
-    """The tutorial's Data step on `config`: lower-cased splits, data record."""
-    return prepare.read_data(config, TUTORIAL.read_imdb, print)
+    """The tutorial's Data step on `config`: lower-cased (texts, labels) of
+    each split, and the data record."""
+    texts, labels, data = prepare.read_reviews(
+        config, config.seed, config.validation_split, print
+    )
+    return {name: (texts[name], labels[name]) for name in texts}, data
