@@ -156,10 +156,10 @@ def compare(labels, probabilities, seconds, texts=None, step_seconds=None):
 
 def paired_comparison(results, output_dir, texts=None, step_seconds=None):
     """The paired statistics of a run whose results.json names its per-review
-    predictions (`models.<kind>.runs[i].predictions`, `data.test.labels`), or
+    predictions (`models.<kind>.runs[i].predictions`, `test_labels`), or
     None. texts: the test reviews in the labels' order, optional;
     step_seconds: (FNet, Transformer) seconds of one training step, if known."""
-    labels = results.get("data", {}).get("test", {}).get("labels")
+    labels = results.get("test_labels")
     if not labels or set(results["models"]) != set(MODEL_KINDS):
         return None
     runs = {

@@ -147,7 +147,7 @@ def fake_run_folder(folder, seeds, texts=False):
             run["predictions"] = predictions.save(folder, kind, seed, probabilities)
             models[kind]["runs"].append(run)
     results = {"models": models, "data": {"test": {"reviews": 1_000}}}
-    results["data"]["test"]["labels"] = predictions.save_labels(folder, labels)
+    results["test_labels"] = predictions.save_labels(folder, labels)
     return results, (
         [f"review {i} | <br />text" for i in range(1_000)] if texts else None
     )
@@ -195,7 +195,7 @@ def test_a_run_without_predictions_has_no_paired_comparison(tmp_path):
     for run in results["models"]["transformer"]["runs"]:
         del run["predictions"]
     assert paired.paired_comparison(results, tmp_path) is None
-    del results["data"]["test"]["labels"]
+    del results["test_labels"]
     assert paired.paired_comparison(results, tmp_path) is None
 
 
