@@ -173,8 +173,8 @@ def verdict(comparison):
     if len(seeds) == 1:
         text += (
             "wide, over the test reviews only). With one training seed the interval "
-            "leaves out the variation between training runs, so it is too narrow "
-            "to settle whether the models differ."
+            "leaves out the variation between training runs: it understates the "
+            "uncertainty and cannot settle whether the models differ."
         )
     else:
         text += f"wide, over {len(seeds)} training seeds and the test reviews): "

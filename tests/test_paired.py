@@ -162,7 +162,10 @@ def test_a_run_with_one_seed_gets_a_review_only_verdict(tmp_path):
     assert found["time_ratio"]["ci_low"] is None
     verdict = comparison.verdict(found)
     assert "wide, over the test reviews only). With one training seed" in verdict
-    assert "too narrow" in verdict and "(one seed: no interval)." in verdict
+    assert (
+        "understates the uncertainty" in verdict
+        and "(one seed: no interval)." in verdict
+    )
     assert "FNet trains 2.06x faster" in verdict  # (250 + 42) / (100 + 42)
     markdown = comparison.paired_markdown(found)
     assert "texts omitted" in markdown and markdown.count("\n| ") >= 5 + 1

@@ -96,7 +96,7 @@ def test_the_readme_verdict_comes_from_the_paired_record():
         "At training seed 42, FNet is 1.52 points less accurate than the Transformer (95% CI -1.98 to -1.06, 0.92 points wide, over the test reviews only)"
         in verdict
     )
-    assert "too narrow to settle whether the models differ" in verdict
+    assert "understates the uncertainty and cannot settle whether" in verdict
     assert "FNet trains 2.46x faster (one seed: no interval)." in verdict
 
 
