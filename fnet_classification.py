@@ -217,6 +217,8 @@ float32, and the output unit stays float32.
 
 
 def build_classifier(kind, recipe, fourier="fast", dtype="float32"):
+    if kind not in ("fnet", "transformer"):
+        raise ValueError(f"Unknown model kind {kind!r}; expected fnet or transformer")
     input_ids = keras.Input(shape=(None,), dtype="int32", name="input_ids")
     x = keras_hub.layers.TokenAndPositionEmbedding(
         vocabulary_size=recipe["vocab_size"],

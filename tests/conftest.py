@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 import tutorial_definitions
+from tutorial_definitions import build, compile_model  # noqa: F401  (for tests)
 from fnet_imdb import cli, prepare
 
 # Chooses the Keras backend first, as the tutorial does.
 TUTORIAL = tutorial_definitions.load(
     "recipe", "RESERVED_TOKENS", "learn_vocabulary", "make_tokenizer", "build_classifier"
 )
-import keras  # noqa: E402  (after the backend is chosen)
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "fnet_classification.py"
 TINY_IMDB = cli.TINY_IMDB
@@ -58,21 +58,6 @@ def parse(argv):
     recipe = dict(TUTORIAL.recipe)
     options = cli.parse(recipe, list(map(str, argv)))
     return argparse.Namespace(**recipe, **vars(options))
-
-
-def build(kind, config):
-    """The tutorial's classifier of `kind` for the settings `config`."""
-    dtype = "mixed_bfloat16" if config.mixed_precision else "float32"
-    return TUTORIAL.build_classifier(kind, vars(config), config.fourier, dtype)
-
-
-def compile_model(model, config):
-    """Compile `model` as the tutorial's training steps do."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
-        weighted_metrics=["accuracy"],
-    )
 
 
 def replace(config, **changes):
