@@ -77,6 +77,18 @@ def test_the_bootstrap_is_fast_at_full_size():
     assert time.perf_counter() - start < 1.0 and result["resamples"] == 10_000
 
 
+def test_disagreements_are_the_most_apart_with_their_texts_cut():
+    labels = np.array([1, 1, 0, 0, 1])
+    fnet = np.array([0.9, 0.6, 0.2, 0.45, 0.1])
+    transformer = np.array([0.1, 0.4, 0.3, 0.55, 0.95])  # Agree on review 2.
+    texts = [b"caf\xc3\xa9 " * 60, "two", b"three", "four", b"\xff five"]
+    found = paired.disagreements(fnet, transformer, labels, texts, count=3)
+    assert [entry["index"] for entry in found] == [4, 0, 1]
+    assert found[0]["text"] == "\ufffd five" and found[2]["text"] == "two"
+    assert found[1]["text"] == ("café " * 40)[:200] and found[1]["label"] == 1
+    assert "text" not in paired.disagreements(fnet, transformer, labels)[0]
+
+
 def test_time_ratio_is_a_t_interval_on_log_ratios():
     """Ratios 2 and 8: geometric mean 4, log standard error ln 2, one degree
     of freedom."""
