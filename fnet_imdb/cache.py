@@ -34,7 +34,8 @@ def atomic_path(path):
     except OSError as error:  # Writes name no file: say which.
         raise WriteError(error.errno, error.strerror or str(error), str(path)) from None
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # Gone, or never made.
+            partial.unlink()
 
 
 def write_text(path, text):
