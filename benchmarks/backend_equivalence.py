@@ -58,7 +58,7 @@ def train_steps(args):
     import tutorial_definitions
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial_definitions.load("recipe", "build_classifier", "compile_classifier")
+    steps = tutorial_definitions.load("recipe")
     import keras
 
     _, token_ids, labels, _ = prepared.read(args.prepared)
@@ -67,8 +67,8 @@ def train_steps(args):
         steps.recipe, {**settings, "dropout": 0.0, "fourier": "fast"}
     )
     keras.utils.set_random_seed(args.seed)
-    model = steps.build_classifier(kind, config)
-    steps.compile_classifier(model, config)
+    model = tutorial_definitions.build(kind, config)
+    tutorial_definitions.compile_model(model, config)
     if not Path(weights).exists():
         model.save_weights(weights)
     train = batches.Batches(
@@ -88,7 +88,7 @@ def train_steps(args):
     )
     np.save(f"{weights}.{backend}.gradient.npy", gradient)
     model.load_weights(weights)
-    steps.compile_classifier(model, config)
+    tutorial_definitions.compile_model(model, config)
     losses = []
     for step in range(args.steps):
         x, y = train[step % len(train)]

@@ -87,7 +87,7 @@ def measure(spec, args):
     from fnet_imdb import backend, cli
 
     # The tutorial's model, without running its recipe; the backend first.
-    steps = tutorial_definitions.load("recipe", "build_classifier", "compile_classifier")
+    steps = tutorial_definitions.load("recipe")
     import keras
     import numpy as np
 
@@ -100,8 +100,8 @@ def measure(spec, args):
         settings["mixed_precision"] = args.precision != "float32"
         config = cli.with_defaults(steps.recipe, settings)
         keras.utils.set_random_seed(config.seed)
-        model = steps.build_classifier(kind, config)
-        steps.compile_classifier(model, config)
+        model = tutorial_definitions.build(kind, config)
+        tutorial_definitions.compile_model(model, config)
         rng = np.random.default_rng(config.seed)
         ids = rng.integers(1, config.vocab_size, (config.batch_size, int(seq_len)))
         labels = rng.integers(0, 2, config.batch_size)

@@ -43,3 +43,22 @@ def defined_name(node):
         target = node.targets[0]
         return target.id if isinstance(target, ast.Name) else None
     return None
+
+
+def build(kind, config):
+    """The tutorial's classifier of `kind` for a namespace of its settings
+    (recipe and options, as tests and benchmarks keep them)."""
+    (build_classifier,) = vars(load("build_classifier")).values()
+    dtype = "mixed_bfloat16" if config.mixed_precision else "float32"
+    return build_classifier(kind, vars(config), config.fourier, dtype)
+
+
+def compile_model(model, config):
+    """Compile `model` as the tutorial's training steps do."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
+        weighted_metrics=["accuracy"],
+    )

@@ -84,6 +84,18 @@ class Batches(keras.utils.PyDataset):
             weights.astype("float32"),
         )
 
+    def in_review_order(self, outputs):
+        """`predict`'s outputs on these batches (unshuffled), one row per
+        review in the order of `token_ids`: bucketed batches regrouped the
+        reviews, and padding rows are dropped."""
+        outputs, rows, start = np.asarray(outputs), [], 0
+        for batch in self.batches:
+            rows.append(outputs[start : start + len(batch)])
+            start += len(batch) + (-len(batch) % self.multiple_of)
+        ordered = np.empty_like(outputs[: len(self.labels)])
+        ordered[np.concatenate(self.batches)] = np.concatenate(rows)
+        return ordered
+
     def on_epoch_end(self):
         if self.shuffle:
             self.batches = self.plan()

@@ -12,14 +12,6 @@ from pathlib import Path
 from fnet_imdb import MODEL_KINDS, download
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run, carrying the stages that had finished."""
-
-    def __init__(self, finished):
-        super().__init__()
-        self.finished = finished
-
-
 def bounded(kind, low, high=math.inf, meaning="", low_open=False):
     """A flag parser for values of `kind` in [low, high), or (low, high)."""
 
@@ -120,9 +112,7 @@ OPTIONS = [
            "(split into train and validation) and N from test/, balanced by label",
            data=True),
     Option("vocab_trainer", "fast", choice("fast", "keras"), "fast (identical "
-           "result, sooner) or keras (compute_word_piece_vocabulary)", data=True),
-    Option("cache_dir", "data/cache", str, "vocabulary and token cache", data=True),
-    Option("no_cache", False, bool, "recompute instead of using the cache", data=True),
+           "result, sooner) or keras (compute_word_piece_vocabulary)"),
     Option("prepared", None, str, "train from a folder written by python -m "
            "fnet_imdb.prepare (no TensorFlow needed)"),
     Option("output_dir", None, str, "where results are written (default: a new "
@@ -148,9 +138,11 @@ OPTIONS = [
            "unless every output is written, every figure is finite and the training "
            "loss falls"),
 ]  # fmt: skip
-# The recipe's settings that decide the prepared data, and those checked
+# The recipe's settings that decide the prepared data, with the tutorial's
+# defaults (the keras-io recipe; a test checks they agree), and those checked
 # against their own rule rather than "a positive number".
-DATA_RECIPE = ("max_seq_len", "vocab_size", "validation_split", "seed")
+DATA_RECIPE = {"max_seq_len": 512, "vocab_size": 15000, "validation_split": 0.2}
+DATA_RECIPE["seed"] = 42
 RECIPE_PARSERS = {
     "dropout": fraction,
     "validation_split": open_fraction,
@@ -212,14 +204,15 @@ def option_settings(options):
     return [(o.name, o.default, o.parse, o.help) for o in options]
 
 
-def parse(recipe, argv, prog="fnet_classification.py"):
-    """The run's settings as a namespace: the recipe's and the options', each
-    overridden by its flag, then resolved to what runs (`--smoke`'s settings,
-    a prepared folder's, `--fourier auto`'s choice).
+def parse(recipe, argv=None, prog="fnet_classification.py"):
+    """The run's options, each overridden by its flag; the recipe's flags
+    change `recipe` in place, so the tutorial's settings are the run's. Both
+    are resolved to what runs: `--smoke`'s settings, a prepared folder's,
+    `--fourier auto`'s choice, and Keras's verbosity (`verbose`).
 
-    Outside a notebook, an error from here on prints one line (a traceback
-    with `--debug`).
+    `argv` defaults to the command line's flags (`arguments()`).
     """
+    argv = arguments() if argv is None else argv
     if argv and argv[0] in COMMANDS:
         sys.exit(
             f"{prog}: error: {argv[0]} is a command of its own: "
@@ -234,8 +227,7 @@ def parse(recipe, argv, prog="fnet_classification.py"):
         "elsewhere), python -m fnet_imdb.predict (classify text); each has --help.",
     )
     chosen = vars(parser.parse_args(argv))
-    if not chosen.pop("debug", False) and not in_notebook():
-        sys.excepthook = one_line_errors
+    chosen.pop("debug", None)  # Read by one_line_errors.
     if chosen.get("smoke"):
         chosen = with_smoke_settings(chosen)
     config = with_defaults(recipe, chosen)
@@ -256,6 +248,8 @@ def parse(recipe, argv, prog="fnet_classification.py"):
 
         on_cpu = backend.training_device()[0] == "cpu"
         config.fourier = "fast" if on_cpu else "keras"
+    config.verbose = keras_verbosity(config.quiet)
+    recipe.update({name: vars(config).pop(name) for name in recipe})
     return config
 
 
@@ -267,7 +261,7 @@ def with_defaults(recipe, chosen):
 
 def data_settings(config):
     """The settings that decide the prepared data, as `prepared.json` keeps them."""
-    names = DATA_RECIPE + tuple(option.name for option in OPTIONS if option.data)
+    names = [*DATA_RECIPE, *(option.name for option in OPTIONS if option.data)]
     return {name: getattr(config, name) for name in names}
 
 
@@ -336,12 +330,14 @@ def make_parser(settings, description, prog, epilog=None):
 
 
 def one_line_errors(kind, error, trace):
-    """`sys.excepthook` of the script: an error as one line on stderr."""
-    if issubclass(kind, KeyboardInterrupt):
-        finished = ", ".join(getattr(error, "finished", []))
+    """`sys.excepthook` for the tutorial: an error as one line on stderr, or
+    the traceback when the flags have `--debug`."""
+    if "--debug" in arguments():
+        sys.__excepthook__(kind, error, trace)
+    elif issubclass(kind, KeyboardInterrupt):
         print(
-            f"interrupted: finished {finished or 'nothing'}; "
-            "no half-written output was left behind",
+            "interrupted: no half-written output was left behind; rerun the same "
+            "command to resume from the last finished epoch",
             file=sys.stderr,
         )
     else:

@@ -41,13 +41,32 @@ def to_arrays(dataset):
     return np.array(texts, dtype=object), np.array(labels, dtype="int32")
 
 
-def split_tail(split, fraction):
+def read_reviews(folder, seed):
+    """The reviews of a split folder (pos/ and neg/; unsup/ is left out) as
+    numpy arrays (bytes, int32), in an order shuffled by `seed`."""
+    import keras  # After the backend is chosen.
+
+    dataset = keras.utils.text_dataset_from_directory(
+        folder,
+        class_names=list(CLASS_NAMES),
+        batch_size=None,
+        shuffle=False,
+        verbose=False,
+    )
+    texts, labels = to_arrays(dataset)
+    # Keras's own shuffle draws on TensorFlow's global seed, which training
+    # reseeds: a generator of `seed` gives the same order whatever ran before.
+    order = np.random.default_rng(seed).permutation(len(labels))
+    return texts[order], labels[order]
+
+
+def split_tail(split, fraction, flag="--validation-split"):
     """Hold out the last `fraction` of a split, as Keras's validation_split does."""
     texts, labels = split
     count = int(fraction * len(texts))
     if not 0 < count < len(texts):
         raise ValueError(
-            f"--validation-split {fraction} of {len(texts)} reviews leaves a split empty"
+            f"{flag} {fraction} of {len(texts)} reviews leaves a split empty"
         )
     keep = len(texts) - count
     return (texts[:keep], labels[:keep]), (texts[keep:], labels[keep:])
@@ -97,24 +116,19 @@ def balanced_subset(texts, labels, limit):
     return texts[keep], labels[keep]
 
 
-def load_splits(folder, seed, validation_split, max_samples, holdout_test, read):
+def load_splits(folder, seed, validation_split, max_samples, holdout_test):
     """Train, validation and test (texts, labels) of an aclImdb `folder`, and
     per split the reviews kept (after `max_samples`) and those skipped or
-    repaired. `read(directory, seed, share)` reads a folder's reviews as one
-    dataset, or two (kept, held out) for a share.
-
-    With `holdout_test`, a stand-in test split is carved from `train/` first.
-    """
+    repaired. With `holdout_test`, a stand-in test split is carved from
+    `train/` first."""
     folder = Path(folder)
     check_dataset_dir(folder, need_test=not holdout_test)
+    rest = read_reviews(folder / "train", seed)
     if holdout_test:
-        rest, test = map(to_arrays, read(folder / "train", seed, holdout_test))
-        train, validation = split_tail(rest, validation_split)
+        rest, test = split_tail(rest, holdout_test, "--holdout-test")
     else:
-        train, validation = map(
-            to_arrays, read(folder / "train", seed, validation_split)
-        )
-        test = to_arrays(read(folder / "test", seed, None))
+        test = read_reviews(folder / "test", seed)
+    train, validation = split_tail(rest, validation_split)
     splits = {"train": train, "validation": validation, "test": test}
     counts = {}
     for name, (texts, labels) in splits.items():

@@ -2,13 +2,10 @@
 
 import statistics
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # Files only: no display needed.
-import matplotlib.pyplot as plt  # noqa: E402
-
-from fnet_imdb.cache import atomic_path  # noqa: E402
-from fnet_imdb.cli import in_notebook  # noqa: E402
+from fnet_imdb.cache import atomic_path
+from fnet_imdb.cli import in_notebook
 
 COLORS = {"fnet": "C0", "transformer": "C1"}
 
@@ -33,7 +30,8 @@ def show_in_notebook(paths):
 
 def learning_curves(models):
     """Accuracy and loss per epoch, train and validation, one line per seed."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    figure = Figure(figsize=(10, 4), dpi=100)  # No pyplot: no display backend.
+    axes = figure.subplots(1, 2)
     for kind, model in models.items():
         for number, run in enumerate(model["runs"]):
             history = run["history"]
@@ -63,7 +61,8 @@ def comparison(results):
     seed as a point beside it when there are several."""
     models = results["models"]
     names = list(models)
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    figure = Figure(figsize=(10, 4), dpi=100)  # No pyplot: no display backend.
+    axes = figure.subplots(1, 2)
     for axis, key, fmt in (
         (axes[0], "train_seconds", "{:.0f} s"),
         (axes[1], "test_accuracy", "{:.1%}"),
@@ -98,4 +97,3 @@ def save_figure(figure, path):
     figure.tight_layout()
     with atomic_path(path) as partial:
         figure.savefig(partial, format="png")
-    plt.close(figure)

@@ -1,23 +1,46 @@
-"""The `prepare` command: the tutorial's data steps alone, written to a folder for training elsewhere."""
+"""The `prepare` command: the data steps of the tutorial, written to a folder for training elsewhere."""
 
 import sys
+import time
 from pathlib import Path
 
-from fnet_imdb import cli, prepared, preprocessing, results, tutorial
+from fnet_imdb import cli, download, imdb, prepared, preprocessing
 from fnet_imdb import vocabulary as word_pieces
 from fnet_imdb.cache import Cache
 
-STEPS = ("recipe", "RESERVED_TOKENS", "read_reviews", "read_imdb")
-STEPS += ("learn_vocabulary", "make_tokenizer")
+
+def read_reviews(options, seed, validation_split, say):
+    """The tutorial's Data step: each split's lower-cased reviews and labels
+    (dicts by split name), and the data record (folder, archive checksum,
+    reviews kept per split). `options` says where the data is, and how much
+    of it to take (`cli.OPTIONS` marked `data`)."""
+    folder, digest = download.imdb_folder(
+        options.data_dir,
+        options.archive,
+        options.download_dir,
+        options.data_url,
+        options.sha256,
+        say,
+    )
+    splits, counts = imdb.load_splits(
+        folder, seed, validation_split, options.max_samples, options.holdout_test
+    )
+    texts = {name: preprocessing.lower_case(x) for name, (x, _) in splits.items()}
+    labels = {name: y for name, (_, y) in splits.items()}
+    return texts, labels, {"directory": str(folder), "archive_sha256": digest, **counts}
 
 
-def parse_args(argv, recipe):
+def parse_args(argv):
     """The data settings: the recipe's and the data options', each overridden
-    by its flag, and the folder to write."""
-    settings = cli.recipe_settings(recipe, cli.DATA_RECIPE)
+    by its flag, with the cache and the folder to write."""
+    settings = cli.recipe_settings(cli.DATA_RECIPE)
     settings += cli.option_settings(
         [o for o in cli.OPTIONS if o.data or o.name == "quiet"]
     )
+    settings += [
+        ("cache_dir", "data/cache", str, "vocabulary and token cache"),
+        ("no_cache", False, bool, "recompute instead of using the cache"),
+    ]
     parser = cli.make_parser(
         settings,
         "Read the IMDb reviews, learn the vocabulary and tokenize, as the tutorial "
@@ -28,51 +51,44 @@ def parse_args(argv, recipe):
         "--output-dir", required=True, help="the prepared folder to write"
     )
     chosen = vars(parser.parse_args(argv))
+    chosen.pop("debug", None)  # Read by cli.run_command.
     output_dir = Path(chosen.pop("output_dir"))
     if chosen.get("data_dir") and chosen.get("archive"):
         parser.error("use either --data-dir or --archive, not both")
-    return cli.with_defaults(recipe, chosen), output_dir
-
-
-def read_data(config, read_imdb, say):
-    """The tutorial's Data step, `read_imdb`: each split's lower-cased texts and
-    labels, and the data record (folder, archive checksum, counts per split)."""
-    splits, data = read_imdb(config, say)
-    lowered = {
-        name: (preprocessing.lower_case(x), y) for name, (x, y) in splits.items()
-    }
-    return lowered, data
+    defaults = {"cache_dir": "data/cache", "no_cache": False}
+    return cli.with_defaults({**cli.DATA_RECIPE, **defaults}, chosen), output_dir
 
 
 def main(argv):
-    """Prepare the data as the tutorial's Data, Vocabulary and Tokenizer steps
-    do; return the run's record (timings, cache, data)."""
-    steps = tutorial.load(*STEPS)
-    config, output_dir = parse_args(argv, steps.recipe)
-    record = results.Record(config, output_dir, config.quiet)
+    """Prepare the data as the tutorial's data steps do, through the cache;
+    return what was done (seconds per step, and what the cache reused)."""
+    config, output_dir = parse_args(argv)
+    say = (lambda line: None) if config.quiet else print
     cache = Cache(config.cache_dir, not config.no_cache)
-    with record.stage("data"):
-        splits, record.results["data"] = read_data(config, steps.read_imdb, record.say)
-    texts = {name: x for name, (x, _) in splits.items()}
-    with record.stage("vocab"):
-        vocabulary, record.results["cache"]["vocab"] = word_pieces.cached(
-            cache,
-            texts["train"],
-            config.vocab_size,
-            steps.RESERVED_TOKENS,
-            config.vocab_trainer,
-            steps.learn_vocabulary,
-        )
-    tokenizer = steps.make_tokenizer(vocabulary, config.max_seq_len)
-    with record.stage("tokenize"):
-        token_ids, record.results["cache"]["tokens"] = preprocessing.cached_token_ids(
-            cache, tokenizer, texts
-        )
-    labels = {name: y for name, (_, y) in splits.items()}
-    settings, data = cli.data_settings(config), record.results["data"]
-    prepared.write(output_dir, vocabulary, token_ids, labels, settings, data)
-    record.say(f"Prepared data written to {output_dir}/")
-    return record.results
+    timings, reused, started = {}, {}, time.perf_counter()
+    texts, labels, data = read_reviews(
+        config, config.seed, config.validation_split, say
+    )
+    timings["data"] = time.perf_counter() - started
+    # The fast learner: the tutorial's vocabulary, token for token (tested).
+    vocabulary, reused["vocab"] = word_pieces.cached(
+        cache, texts["train"], config.vocab_size
+    )
+    timings["vocab"] = time.perf_counter() - started - timings["data"]
+    tokenizer = preprocessing.make_tokenizer(vocabulary, config.max_seq_len)
+    token_ids, reused["tokens"] = cache.get(
+        "tokens",
+        [vocabulary, config.max_seq_len, *texts.values()],
+        lambda: {
+            name: preprocessing.tokenize(tokenizer, x) for name, x in texts.items()
+        },
+    )
+    timings["tokenize"] = time.perf_counter() - started - sum(timings.values())
+    prepared.write(
+        output_dir, vocabulary, token_ids, labels, cli.data_settings(config), data
+    )
+    say(f"Prepared data written to {output_dir}/")
+    return {"timings": timings, "cache": reused, "data": data}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Text to token ids: the one preprocessing that training and `predict` share."""
+"""Text to token ids: the one preprocessing that training, `prepare` and `predict` share."""
 
 import numpy as np
 
@@ -11,27 +11,16 @@ def lower_case(texts):
     return tf.strings.lower(list(texts), encoding="utf-8").numpy()
 
 
+def make_tokenizer(vocabulary, sequence_length):
+    """keras-hub's WordPiece tokenizer of `vocabulary`, padding or cutting each
+    text to `sequence_length` ids, as the tutorial's Tokenizer step makes it."""
+    import keras_hub  # After the backend is chosen.
+
+    return keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=vocabulary, lowercase=False, sequence_length=sequence_length
+    )
+
+
 def tokenize(tokenizer, texts):
     """Token ids of lower-cased `texts`, as an int32 array (JAX has no int64)."""
-    tf = backend.import_tensorflow()
-    batches = tf.data.Dataset.from_tensor_slices(texts).batch(1024)
-    batches = batches.map(tokenizer, num_parallel_calls=tf.data.AUTOTUNE)
-    return np.concatenate([np.asarray(ids) for ids in batches], dtype="int32")
-
-
-def detokenize(tokenizer, token_ids):
-    """The text of one review's token ids (padding dropped), as a string."""
-    text = np.asarray(tokenizer.detokenize(token_ids[token_ids != 0])).item()
-    return text.decode("utf-8") if isinstance(text, bytes) else text
-
-
-def cached_token_ids(cache, tokenizer, texts):
-    """Token ids of each split's lower-cased `texts` (a dict), from `cache`
-    while the vocabulary, length and texts stay the same; and "reused" or
-    "computed"."""
-    inputs = [tokenizer.vocabulary, tokenizer.sequence_length, *texts.values()]
-    return cache.get(
-        "tokens",
-        inputs,
-        lambda: {name: tokenize(tokenizer, split) for name, split in texts.items()},
-    )
+    return np.asarray(tokenizer(texts), dtype="int32")

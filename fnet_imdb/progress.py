@@ -1,21 +1,24 @@
 """A callback that watches training: a line a minute in logs, and when the first step began."""
 
-import sys
 import time
 
 import keras
 
 
 class StepLog(keras.callbacks.Callback):
-    """Notes when training first starts (`first_step_at`, a `perf_counter`
-    time); in logs (not on a terminal), prints a line every `every_seconds`."""
+    """Notes when each `fit` first steps (`first_step_at`, a `perf_counter`
+    time); with Keras's `verbose` 2 (one line per epoch, as in logs), also
+    prints a line every `every_seconds`."""
 
     async_safe = True  # Keeps JAX's asynchronous dispatch: it only prints.
 
-    def __init__(self, every_seconds=60, quiet=False):
+    def __init__(self, verbose, every_seconds=60):
         super().__init__()
         self.every_seconds, self.first_step_at = every_seconds, None
-        self.enabled = not (quiet or sys.stdout.isatty())
+        self.enabled = verbose == 2
+
+    def on_train_begin(self, logs=None):
+        self.first_step_at = None
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.first_step_at is None:

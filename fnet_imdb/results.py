@@ -1,7 +1,5 @@
-"""What a run records: stages and timings, the environment and per-seed results, in its output folder."""
+"""What a run records in its output folder: settings, environment, data, per-seed results."""
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -10,9 +8,8 @@ import shutil
 import time
 from importlib import metadata
 
-from fnet_imdb import backend, rundir
+from fnet_imdb import backend, predictions, rundir
 from fnet_imdb.cache import atomic_path, write_text
-from fnet_imdb.cli import Interrupted
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
 from fnet_imdb.plots import save_plots, show_in_notebook
 from fnet_imdb.vocabulary import write_vocabulary
@@ -25,7 +22,7 @@ OUTPUT_FILES += ("results.md", "learning_curves.png", "comparison.png")
 NOT_RESUMED_ON = ("quiet", "output_dir", "cache_dir", "no_cache", "download_dir")
 
 
-def start(config, devices=()):
+def start(recipe, options, devices=()):
     """The record of a training run in its own output folder, locked, with the
     backend, device and machine it trains on; a resumed run's finished
     training is kept. Says where it writes in a line or two."""
@@ -33,9 +30,10 @@ def start(config, devices=()):
 
     device, device_name = backend.training_device()
     backend.warn_if_gpu_unused(keras.backend.backend(), device)
-    settings = {k: v for k, v in vars(config).items() if k not in NOT_RESUMED_ON}
-    folder = rundir.open_run(config.output_dir, settings)
-    record = Record(config, folder.folder, config.quiet)
+    config = {**recipe, **vars(options)}
+    settings = {k: v for k, v in config.items() if k not in NOT_RESUMED_ON}
+    folder = rundir.open_run(options.output_dir, settings)
+    record = Record(config, folder.folder, options.quiet)
     record.lock = folder
     if folder.previous:
         for key in ("timings", "models"):
@@ -43,7 +41,8 @@ def start(config, devices=()):
     else:
         for name in OUTPUT_FILES:
             (record.output_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(record.output_dir / ".backup", ignore_errors=True)
+        for name in (".backup", predictions.FOLDER):
+            shutil.rmtree(record.output_dir / name, ignore_errors=True)
     record.results["resumed"] = bool(folder.previous)
     record.results["environment"] = {
         **environment(keras.backend.backend(), device_name),
@@ -60,17 +59,17 @@ def start(config, devices=()):
 
 
 class Record:
-    """The results of one run, its stages' timings and its `results.json`."""
+    """The record of one run (settings, data, per-seed results, timings) and
+    its output folder, where it writes `results.json` after every change."""
 
     def __init__(self, config, output_dir, quiet=False):
-        self.output_dir, self.quiet, self.stages = output_dir, quiet, []
+        self.output_dir, self.quiet = output_dir, quiet
         self.lock = None
         self.started = time.perf_counter()
         self.results = {
-            "config": dict(vars(config)),
+            "config": dict(config),
             "environment": {},
             "timings": {},
-            "cache": {},
             "data": {},
             "models": {},
             "complete": False,
@@ -80,55 +79,88 @@ class Record:
         if not self.quiet:
             print(message, flush=True)
 
-    @contextlib.contextmanager
-    def stage(self, name):
-        """Time a stage; on Ctrl-C, say which stages had finished."""
-        self.say(f"== {name} ...")
-        start = time.perf_counter()
-        silence = contextlib.redirect_stdout(io.StringIO()) if self.quiet else None
-        try:
-            with silence or contextlib.nullcontext():
-                yield
-        except KeyboardInterrupt:
-            raise Interrupted(self.stages) from None
-        seconds = time.perf_counter() - start
-        self.results["timings"][name] = seconds
-        self.stages.append(name)
-        self.say(f"== {name} done in {seconds:.1f} s")
-
-    def save_vocabulary(self, vocabulary):
+    def keep_data(self, vocabulary, test_labels, data):
+        """Write `vocab.txt` and the test labels (the order of every seed's
+        predictions), and record the data (folder, counts per split)."""
         write_vocabulary(self.output_dir / "vocab.txt", vocabulary)
+        self.results["data"] = data
+        self.results["test_labels"] = predictions.save_labels(
+            self.output_dir, test_labels
+        )
+        self.results["timings"]["data"] = time.perf_counter() - self.started
+        self.write_json()
 
-    def backup_dir(self, kind, seed):
-        """Where the training of `kind` from `seed` keeps its backups."""
-        return self.output_dir / ".backup" / f"{kind}-seed{seed}"
+    def seeds_to_train(self, kind):
+        """The seeds `kind` still has to train (`--seeds`, or `--seed`), each
+        timed; says which are skipped: another model, or finished before."""
+        config = self.results["config"]
+        if kind not in config["models"]:
+            self.say(f"Skipped: --models {','.join(config['models'])}.")
+            return
+        for seed in config["seeds"] or [config["seed"]]:
+            if self.finished(kind, seed):
+                self.say(
+                    f"{kind}, seed {seed}: finished before the interruption, kept."
+                )
+                continue
+            self.say(f"== train {kind}, seed {seed}")
+            start = time.perf_counter()
+            yield seed
+            self.results["timings"][f"train {kind} seed {seed}"] = (
+                time.perf_counter() - start
+            )
+            self.write_json()
+
+    def backup(self, kind, seed):
+        """The `resume.Backup` callback of the training of `kind` from `seed`."""
+        from fnet_imdb.resume import Backup  # Imports Keras: after the backend.
+
+        folder = self.output_dir / ".backup" / f"{kind}-seed{seed}"
+        return Backup(folder, keep_best=self.results["config"]["keep_best"])
 
     def finished(self, kind, seed):
         """Whether this run has a finished record of `kind` from `seed`."""
         runs = self.results["models"].get(kind, {}).get("runs", [])
         return any(run["seed"] == seed for run in runs)
 
-    def add_run(self, kind, model, run):
-        """Record one model's run (one seed) and its models' spread; the first
-        run of each model is saved, with plain keras-hub layers."""
-        first_step_at = run.pop("first_step_at")  # None if no epoch was left.
-        if first_step_at is not None:
-            run["to_first_step"] = first_step_at - self.started
+    def add_run(
+        self, kind, model, seed, backup, step_log, test_loss, test_accuracy,
+        probabilities,
+    ):  # fmt: skip
+        """Record one model's training from one seed (its `backup` keeps the
+        history and times, `step_log` when it began), its test scores and
+        probabilities; the first seed's model is saved, with plain keras-hub
+        layers. The backup, no longer needed, is deleted."""
+        seconds = backup.segment_seconds()  # Of each process, if resumed.
+        run = dict(seed=seed, train_seconds=sum(seconds), train_segments=seconds)
+        run.update(resumed_from_epoch=backup.resumed_from, history=backup.history)
+        run.update(jit_compile=model.jit_compile)
+        if backup.keep_best:
+            run["kept_epoch"] = backup.best["epoch"]
+        run.update(test_loss=float(test_loss), test_accuracy=float(test_accuracy))
+        if step_log.first_step_at is not None:  # None if no epoch was left.
+            run["to_first_step"] = step_log.first_step_at - self.started
             self.results["timings"].setdefault("to_first_step", run["to_first_step"])
+        run["predictions"] = predictions.save(
+            self.output_dir, kind, seed, probabilities
+        )
         entry = self.results["models"].setdefault(kind, {"runs": []})
         if not entry["runs"]:
             from fnet_imdb.layers import as_keras_hub_fnet  # Keras: after the backend.
 
             with atomic_path(self.output_dir / f"{kind}.keras") as partial:
                 as_keras_hub_fnet(model).save(partial)
-            entry.update(params=model.count_params(), saved_seed=run["seed"])
+            entry.update(params=model.count_params(), saved_seed=seed)
         entry["runs"].append(run)
         entry["summary"] = summarise(entry["runs"])
         self.write_json()
+        backup.delete()
 
-    def finish(self):
+    def finish(self, test_texts=None):
         """Write the plots and `results.md`, mark the run complete, print the
-        table (the pictures below it in a notebook); check a `--smoke` run."""
+        table (the pictures below it in a notebook); check a `--smoke` run.
+        `test_texts` (in the order of the predictions) show the reviews on
+        which the models disagree."""
         pictures = save_plots(self.results, self.output_dir)
         write_text(self.output_dir / "results.md", results_markdown(self.results))
         self.results["complete"] = True

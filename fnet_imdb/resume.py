@@ -177,6 +177,8 @@ class Backup(keras.callbacks.BackupAndRestore):
 
     def on_train_end(self, logs=None):
         self.ended = time.perf_counter()
+        if self.keep_best and self.best is not None:  # As EarlyStopping does.
+            self.restore_best(self.model)
 
     def segment_seconds(self):
         """Seconds of training of each process: the earlier ones' up to their

@@ -26,15 +26,22 @@ def read_vocabulary(path):
 LEARNER_VERSION = 1
 
 
-def cached(cache, texts, vocabulary_size, reserved_tokens, trainer, learn):
-    """`learn(texts, vocabulary_size, trainer)`, a WordPiece vocabulary of
-    `texts`, from `cache` while its inputs and this module stay the same; and
-    "reused" or "computed"."""
+RESERVED_TOKENS = ["[PAD]", "[UNK]"]  # The tutorial's (tested).
+
+
+def cached(cache, texts, vocabulary_size):
+    """`fast_word_piece_vocabulary(texts, vocabulary_size, RESERVED_TOKENS)`
+    from `cache` while its inputs and this module stay the same; and "reused"
+    or "computed"."""
 
     def compute():
-        return {"tokens": np.array(learn(texts, vocabulary_size, trainer))}
+        return {
+            "tokens": np.array(
+                fast_word_piece_vocabulary(texts, vocabulary_size, RESERVED_TOKENS)
+            )
+        }
 
-    inputs = [texts, vocabulary_size, reserved_tokens, trainer, LEARNER_VERSION]
+    inputs = [texts, vocabulary_size, RESERVED_TOKENS, LEARNER_VERSION]
     arrays, status = cache.get("vocab", inputs, compute)
     return arrays["tokens"].tolist(), status
 

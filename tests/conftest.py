@@ -7,6 +7,7 @@ and run it whole with `run_tutorial` (in this process) or `run_script` (in a
 fresh one, as a user does).
 """
 
+import argparse
 import os
 import runpy
 import shutil
@@ -17,10 +18,13 @@ from pathlib import Path
 import pytest
 
 import tutorial_definitions
+from tutorial_definitions import build, compile_model  # noqa: F401  (for tests)
 from fnet_imdb import cli, prepare
 
 # Chooses the Keras backend first, as the tutorial does.
-TUTORIAL = tutorial_definitions.load(*prepare.STEPS, "build_classifier", "compile_classifier")
+TUTORIAL = tutorial_definitions.load(
+    "recipe", "RESERVED_TOKENS", "learn_vocabulary", "make_tokenizer", "build_classifier"
+)
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "fnet_classification.py"
 TINY_IMDB = cli.TINY_IMDB
@@ -49,8 +53,11 @@ TINY_FLAGS = TINY_DATA_FLAGS + TINY_TRAINING_FLAGS
 
 
 def parse(argv):
-    """The tutorial's settings for `argv`, as its Setup step resolves them."""
-    return cli.parse(TUTORIAL.recipe, list(map(str, argv)))
+    """The tutorial's settings for `argv`, as its Setup step resolves them:
+    its recipe and its options in one namespace."""
+    recipe = dict(TUTORIAL.recipe)
+    options = cli.parse(recipe, list(map(str, argv)))
+    return argparse.Namespace(**recipe, **vars(options))
 
 
 def replace(config, **changes):
@@ -67,7 +74,7 @@ def run_tutorial(*argv):
         namespace = runpy.run_path(str(SCRIPT), run_name="__main__")
     finally:
         sys.argv = saved
-    return namespace["run"].results
+    return namespace["record"].results
 
 
 def run_script(*args, stdin=None, env=None, prelude="", module=None):
@@ -92,10 +99,7 @@ def run_script(*args, stdin=None, env=None, prelude="", module=None):
 @pytest.fixture
 def tiny_config(tmp_path):
     """The tiny run's settings, writing into this test's own folders."""
-    return parse(
-        TINY_FLAGS
-        + ["--output-dir", tmp_path / "run", "--cache-dir", tmp_path / "cache"]
-    )
+    return parse(TINY_FLAGS + ["--output-dir", tmp_path / "run"])
 
 
 @pytest.fixture
@@ -108,14 +112,7 @@ def tiny_imdb_copy(tmp_path):
 def tiny_run(tmp_path_factory):
     """One `--smoke` run of both models on the fixture, shared by many tests."""
     folder = tmp_path_factory.mktemp("tiny_run")
-    results = run_tutorial(
-        "--smoke",
-        "--quiet",
-        "--output-dir",
-        folder / "run",
-        "--cache-dir",
-        folder / "cache",
-    )
+    results = run_tutorial("--smoke", "--quiet", "--output-dir", folder / "run")
     return folder / "run", results
 
 
@@ -130,5 +127,9 @@ def tiny_prepared(tmp_path_factory):
 
 
 def load_imdb(config):
-    """The tutorial's Data step on `config`: lower-cased splits, data record."""
-    return prepare.read_data(config, TUTORIAL.read_imdb, print)
+    """The tutorial's Data step on `config`: lower-cased (texts, labels) of
+    each split, and the data record."""
+    texts, labels, data = prepare.read_reviews(
+        config, config.seed, config.validation_split, print
+    )
+    return {name: (texts[name], labels[name]) for name in texts}, data

@@ -10,7 +10,7 @@ import keras_hub
 import numpy as np
 import pytest
 
-from conftest import ROOT, TUTORIAL  # Chooses the backend first.
+from conftest import ROOT, build  # Chooses the backend first.
 from fnet_imdb import layers
 
 
@@ -81,7 +81,7 @@ def test_half_spectrum_encoder_on_the_other_backend():
 
 
 def test_as_keras_hub_fnet_is_the_same_function_of_plain_layers(tiny_config):
-    model = TUTORIAL.build_classifier("fnet", tiny_config)
+    model = build("fnet", tiny_config)
     plain = layers.as_keras_hub_fnet(model)
     kinds = {type(layer) for layer in plain.layers}
     assert keras_hub.layers.FNetEncoder in kinds

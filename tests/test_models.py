@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TUTORIAL, parse, replace
+from conftest import build, compile_model, parse, replace
 from fnet_imdb import backend
 
 KINDS = ["fnet", "transformer"]
@@ -24,7 +24,7 @@ def random_ids(config, batch=4, length=None, seed=0):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_output_is_one_probability_per_review(small_config, kind):
-    model = TUTORIAL.build_classifier(kind, small_config)
+    model = build(kind, small_config)
     probabilities = np.asarray(model(random_ids(small_config, batch=5)))
     assert probabilities.shape == (5, 1)
     assert ((probabilities > 0) & (probabilities < 1)).all()
@@ -37,27 +37,27 @@ def test_output_is_one_probability_per_review(small_config, kind):
 )
 def test_exact_parameter_counts_at_recipe_defaults(kind, params, mixed_precision):
     config = parse(["--mixed-precision"] if mixed_precision else [])
-    assert TUTORIAL.build_classifier(kind, config).count_params() == params
+    assert build(kind, config).count_params() == params
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_mixed_precision_computes_in_bfloat16_with_float32_weights(small_config, kind):
     config = replace(small_config, mixed_precision=True)
-    model = TUTORIAL.build_classifier(kind, config)
+    model = build(kind, config)
     encoders = [layer for layer in model.layers if "encoder" in layer.name]
     assert len(encoders) == config.num_layers
     assert {layer.compute_dtype for layer in encoders} == {"bfloat16"}
     assert {weight.dtype for weight in model.weights} == {"float32"}
     probabilities = model(random_ids(config))
     assert keras.backend.standardize_dtype(probabilities.dtype) == "float32"
-    default = TUTORIAL.build_classifier(kind, small_config)
+    default = build(kind, small_config)
     assert {layer.compute_dtype for layer in default.layers[1:]} == {"float32"}
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_xla_is_off_only_for_tensorflow_on_a_cpu(small_config, kind):
-    model = TUTORIAL.build_classifier(kind, small_config)
-    TUTORIAL.compile_classifier(model, small_config)
+    model = build(kind, small_config)
+    compile_model(model, small_config)
     tensorflow_on_cpu = (
         keras.backend.backend() == "tensorflow"
         and backend.training_device()[0] == "cpu"
@@ -67,7 +67,7 @@ def test_xla_is_off_only_for_tensorflow_on_a_cpu(small_config, kind):
 
 def test_unknown_kind_is_a_value_error(small_config):
     with pytest.raises(ValueError, match="bert"):
-        TUTORIAL.build_classifier("bert", small_config)
+        build("bert", small_config)
 
 
 def test_transformer_ignores_padding_and_fnet_does_not(small_config):
@@ -76,14 +76,14 @@ def test_transformer_ignores_padding_and_fnet_does_not(small_config):
     padded = np.pad(ids, ((0, 0), (0, 30)))  # 30 more [PAD] tokens.
     outputs = {}
     for kind in KINDS:
-        model = TUTORIAL.build_classifier(kind, small_config)
+        model = build(kind, small_config)
         outputs[kind] = [np.asarray(model(x, training=False)) for x in (ids, padded)]
     np.testing.assert_allclose(*outputs["transformer"], atol=1e-5)
     assert np.abs(outputs["fnet"][0] - outputs["fnet"][1]).max() > 1e-4
 
 
 def test_one_model_takes_any_length_up_to_the_maximum(small_config):
-    model = TUTORIAL.build_classifier("fnet", small_config)
+    model = build("fnet", small_config)
     for length in (8, 32, small_config.max_seq_len):
         assert np.asarray(model(random_ids(small_config, length=length))).shape == (
             4,
@@ -95,7 +95,7 @@ def test_one_model_takes_any_length_up_to_the_maximum(small_config):
 @pytest.mark.parametrize("kind", KINDS)
 def test_save_and_load_round_trip(small_config, tmp_path, kind, mixed_precision):
     config = replace(small_config, mixed_precision=mixed_precision)
-    model = TUTORIAL.build_classifier(kind, config)
+    model = build(kind, config)
     ids = random_ids(config, batch=3)
     path = tmp_path / f"{kind}.keras"
     model.save(path)

@@ -25,7 +25,16 @@ def test_tokenizer_round_trip_and_padding(tiny_config):
     assert length >= 11 and not ids[length:].any()  # Padded with [PAD] = 0.
     long_review = np.array([b"word " * 500], dtype=object)
     assert preprocessing.tokenize(tokenizer, long_review).shape[1] == 64
-    assert preprocessing.detokenize(tokenizer, ids) == text.decode()
+    assert tokenizer.detokenize(ids[:length]) == text.decode()
+
+
+def test_the_package_makes_the_tutorials_tokenizer(tiny_config):
+    _, vocabulary = tiny_vocabulary(tiny_config)
+    ours = preprocessing.make_tokenizer(vocabulary, 64)
+    theirs = TUTORIAL.make_tokenizer(vocabulary, 64)
+    unnamed = [{**t.get_config(), "name": None} for t in (ours, theirs)]
+    assert unnamed[0] == unnamed[1]
+    assert ours.get_vocabulary() == theirs.get_vocabulary() == vocabulary
 
 
 def test_unknown_word_maps_to_unk(tiny_config):
@@ -49,8 +58,7 @@ class Echo:
 def test_predict_and_training_prepare_text_alike(tiny_config):
     """Defect: predict lower-cased and tokenized in its own copy of the code."""
     splits, vocabulary = tiny_vocabulary(tiny_config)
-    datasets = TUTORIAL.read_reviews(TINY_IMDB / "train", tiny_config.seed, None)
-    raw, _ = imdb.to_arrays(datasets)
+    raw, _ = imdb.read_reviews(TINY_IMDB / "train", tiny_config.seed)
     tokenizer = TUTORIAL.make_tokenizer(vocabulary, 64)
     training = preprocessing.tokenize(tokenizer, preprocessing.lower_case(raw))
     shouted = [text.decode().upper() for text in raw]

@@ -20,16 +20,8 @@ def learn(texts, config):
     return TUTORIAL.learn_vocabulary(texts, config.vocab_size, config.vocab_trainer)
 
 
-def cached(texts, config, cache):
-    """The tutorial's Vocabulary step: the learner, through the cache."""
-    return word_pieces.cached(
-        cache,
-        texts,
-        config.vocab_size,
-        TUTORIAL.RESERVED_TOKENS,
-        config.vocab_trainer,
-        TUTORIAL.learn_vocabulary,
-    )
+def test_the_package_reserves_the_tutorials_tokens():
+    assert word_pieces.RESERVED_TOKENS == TUTORIAL.RESERVED_TOKENS
 
 
 def test_vocabulary_reserved_tokens_first_and_train_only(tiny_imdb_copy, tiny_config):
@@ -39,8 +31,7 @@ def test_vocabulary_reserved_tokens_first_and_train_only(tiny_imdb_copy, tiny_co
             path.write_text(f"{text} {word}", encoding="utf-8")
     config = replace(tiny_config, data_dir=str(tiny_imdb_copy), vocab_size=1000)
     splits, _ = load(config)
-    vocabulary, status = cached(splits["train"][0], config, Cache(config.cache_dir))
-    assert status == "computed"
+    vocabulary = learn(splits["train"][0], config)
     assert vocabulary[:2] == ["[PAD]", "[UNK]"]
     assert "[PAD]" not in vocabulary[2:] and "[UNK]" not in vocabulary[2:]
     # The fixture has fewer distinct pieces than asked: never assume the size.
@@ -50,16 +41,15 @@ def test_vocabulary_reserved_tokens_first_and_train_only(tiny_imdb_copy, tiny_co
     assert "zyzzyva" not in vocabulary
 
 
-def test_cache_key_names_the_learner(tiny_config, monkeypatch):
-    """Defect: another learner, or a fixed one, was served the old vocabulary."""
+def test_cache_key_names_the_learner(tiny_config, tmp_path, monkeypatch):
+    """Defect: a fixed learner was served the old vocabulary."""
     splits, _ = load(tiny_config)
-    texts, cache = splits["train"][0], Cache(tiny_config.cache_dir)
-    assert cached(texts, tiny_config, cache)[1] == "computed"
-    assert cached(texts, tiny_config, cache)[1] == "reused"
-    keras_learner = replace(tiny_config, vocab_trainer="keras")
-    assert cached(texts, keras_learner, cache)[1] == "computed"
+    texts, cache = splits["train"][0], Cache(tmp_path)
+    first, status = word_pieces.cached(cache, texts, tiny_config.vocab_size)
+    assert status == "computed" and first == learn(texts, tiny_config)
+    assert word_pieces.cached(cache, texts, tiny_config.vocab_size) == (first, "reused")
     monkeypatch.setattr(word_pieces, "LEARNER_VERSION", word_pieces.LEARNER_VERSION + 1)
-    assert cached(texts, tiny_config, cache)[1] == "computed"
+    assert word_pieces.cached(cache, texts, tiny_config.vocab_size)[1] == "computed"
 
 
 @pytest.mark.parametrize("vocab_size", [60, 300, 15000])
