@@ -50,12 +50,16 @@ mkdir -p data
 curl -sSL -o data/aclImdb_v1.tar.gz https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz
 """
 
+import sys
+import warnings
+
 from fnet_imdb import backend
 
 backend.choose_backend()  # Before Keras is imported.
-
-import sys
-import warnings
+# Noise to our readers: FNetEncoder takes no padding mask, by design, and Keras
+# warns of that at each build; tqdm asks a notebook for ipywidgets.
+warnings.filterwarnings("ignore", message=".*does not support masking.*")
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 import keras
 import keras_hub
@@ -65,8 +69,6 @@ from fnet_imdb import vocabulary as word_pieces
 
 # An error is one line on stderr (--debug: the traceback); notebooks keep theirs.
 sys.excepthook = cli.one_line_errors
-# FNetEncoder takes no padding mask, by design: Keras warns of that at each build.
-warnings.filterwarnings("ignore", message=".*does not support masking.*")
 
 """
 These are the recipe's hyperparameters. A flag overrides each one

@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+import warnings
 
 import numpy as np
 
@@ -101,9 +102,7 @@ def classify(texts, results, vocabulary, models):
     the WordPiece tokenizer of its vocabulary), padded to its sequence length, or
     to their bucket's length if it was trained with bucketing.
     """
-    import keras_hub  # Imports Keras: after the backend.
-
-    from fnet_imdb.batches import bucket_length
+    from fnet_imdb.batches import bucket_length  # Imports Keras: after the backend.
 
     config = results["config"]
     rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
@@ -111,9 +110,7 @@ def classify(texts, results, vocabulary, models):
     if not filled:
         return rows
     texts = [row["text"].encode("utf-8") for row in filled]
-    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=vocabulary, lowercase=False, sequence_length=config["max_seq_len"]
-    )
+    tokenizer = preprocessing.make_tokenizer(vocabulary, config["max_seq_len"])
     token_ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(texts))
     lengths = np.count_nonzero(token_ids, axis=1)
     widths = np.full(len(filled), config["max_seq_len"])
@@ -163,4 +160,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # FNetEncoder takes no padding mask, by design: Keras warns of it at each load.
+    warnings.filterwarnings("ignore", message=".*does not support masking.*")
     sys.exit(run_command(main, sys.argv[1:]))

@@ -11,6 +11,7 @@ from importlib import metadata
 from fnet_imdb import backend, predictions, rundir
 from fnet_imdb.cache import atomic_path, write_text
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
+from fnet_imdb.paired import paired_comparison
 from fnet_imdb.plots import save_plots, show_in_notebook
 from fnet_imdb.vocabulary import write_vocabulary
 
@@ -162,7 +163,11 @@ class Record:
         `test_texts` (in the order of the predictions) show the reviews on
         which the models disagree."""
         pictures = save_plots(self.results, self.output_dir)
-        write_text(self.output_dir / "results.md", results_markdown(self.results))
+        paired = paired_comparison(self.results, self.output_dir, test_texts)
+        if paired:  # Both models trained, from at least one seed in common.
+            self.results["paired"] = paired
+        markdown = results_markdown(self.results, paired=paired)
+        write_text(self.output_dir / "results.md", markdown)
         self.results["complete"] = True
         self.write_json()
         shutil.rmtree(self.output_dir / ".backup", ignore_errors=True)
