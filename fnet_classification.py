@@ -149,9 +149,10 @@ def make_tokenizer(vocabulary, sequence_length):
 """
 ## Data
 
-We download the IMDb archive (84 MB, checksum verified), extract it safely, and
-read `train/` and `test/` with `keras.utils.text_dataset_from_directory`. 20% of
-the training reviews, chosen with seed 42, become the validation set. Empty
+`prepare.read_reviews` downloads the IMDb archive (84 MB, checksum verified),
+extracts it safely, and reads `train/` and `test/` with
+`keras.utils.text_dataset_from_directory`. 20% of the training reviews, chosen
+with seed 42, become the validation set. Empty
 reviews are dropped and invalid UTF-8 is replaced; `results.json` counts both,
 and the reviews each split really kept. The one preprocessing step is
 lower-casing, shared with the `predict` command. Then the vocabulary and the

@@ -26,7 +26,6 @@ from conftest import (
 from fnet_imdb import backend, cli, rundir
 from fnet_imdb.results import OUTPUT_FILES
 
-
 # What a finished run writes: the files, and the folder of test predictions.
 ALL_OUTPUTS = set(OUTPUT_FILES) | {"predictions"}
 
