@@ -71,7 +71,7 @@ def summarise(runs):
     of the training time and the last epoch's validation and test accuracy."""
     summary = {}
     for key in SUMMARISED:
-        values = [run_value(run, key) for run in runs]
+        values = [run_value(seed_result, key) for seed_result in runs]
         summary[key] = {
             "mean": statistics.fmean(values),
             "std": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -82,12 +82,14 @@ def summarise(runs):
     return summary
 
 
-def run_value(run, key):
+def run_value(seed_result, key):
     """One run's figure: its time, its test accuracy, or the validation
     accuracy of the weights it ended with (the kept epoch's with --keep-best)."""
     if key == "val_accuracy":
-        return run["history"]["val_accuracy"][run.get("kept_epoch", 0) - 1]
-    return run[key]
+        return seed_result["history"]["val_accuracy"][
+            seed_result.get("kept_epoch", 0) - 1
+        ]
+    return seed_result[key]
 
 
 def comparison_table(results):
@@ -115,10 +117,11 @@ def cell(runs, key, unit):
     """One figure, or mean ± std (n runs) over several seeds."""
     if key == "accuracy":
         values = [
-            run["history"]["accuracy"][run.get("kept_epoch", 0) - 1] for run in runs
+            seed_result["history"]["accuracy"][seed_result.get("kept_epoch", 0) - 1]
+            for seed_result in runs
         ]
     else:
-        values = [run_value(run, key) for run in runs]
+        values = [run_value(seed_result, key) for seed_result in runs]
     text = mean_sd(values, unit)
     return text if len(values) == 1 else f"{text} ({len(values)} runs)"
 
@@ -128,11 +131,11 @@ def seeds_table(results):
     lines = ["| model | seed | training time | validation accuracy | test accuracy |"]
     lines.append("|:--|--:|--:|--:|--:|")
     for kind, model in results["models"].items():
-        for run in model["runs"]:
+        for seed_result in model["runs"]:
             lines.append(
-                f"| {MODEL_NAMES[kind]} | {run['seed']} | {seconds(run['train_seconds'])} "
-                f"| {percent(run_value(run, 'val_accuracy'))} "
-                f"| {percent(run['test_accuracy'])} |"
+                f"| {MODEL_NAMES[kind]} | {seed_result['seed']} | {seconds(seed_result['train_seconds'])} "
+                f"| {percent(run_value(seed_result, 'val_accuracy'))} "
+                f"| {percent(seed_result['test_accuracy'])} |"
             )
     return "\n".join(lines)
 

@@ -192,5 +192,7 @@ def from_records(runs):
         labels = arrays["labels"]
         both = [results["models"][kind]["runs"][0] for kind in MODEL_KINDS]
         probabilities[both[0]["seed"]] = [arrays[kind] for kind in MODEL_KINDS]
-        seconds[both[0]["seed"]] = [run["train_seconds"] for run in both]
+        seconds[both[0]["seed"]] = [
+            seed_result["train_seconds"] for seed_result in both
+        ]
     return compare(labels, probabilities, seconds)

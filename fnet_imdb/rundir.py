@@ -132,7 +132,7 @@ def previous_run(folder, settings):
     )
 
 
-class Run:
+class OutputFolder:
     """The locked output folder of a run; `previous` holds the results of the
     interrupted run it resumes (None for a fresh one), `note` what to say."""
 
@@ -201,7 +201,7 @@ def open_run(output_dir, settings, runs_root=RUNS_ROOT):
     """
     if output_dir is not None:
         held = lock(output_dir)
-        return Run(Path(output_dir), *previous_run(output_dir, settings), held)
+        return OutputFolder(Path(output_dir), *previous_run(output_dir, settings), held)
     latest = Path(runs_root) / "latest"
     if latest.exists() and previous_run(resolve(latest), settings)[0]:
         folder = resolve(latest)
@@ -212,9 +212,9 @@ def open_run(output_dir, settings, runs_root=RUNS_ROOT):
         if held is not None:
             previous, note = previous_run(folder, settings)
             if previous is not None:
-                return Run(folder, previous, note, held)
+                return OutputFolder(folder, previous, note, held)
             held.release()  # It finished between the look and the lock.
     folder = new_folder(runs_root)
     held = lock(folder)
     point_latest(runs_root, folder)
-    return Run(folder, None, None, held)
+    return OutputFolder(folder, None, None, held)
