@@ -432,7 +432,8 @@ def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
         notebook, tmp_path, timeout=300, env=environment, skip_shell=True
     )
     outputs = tutobook.collect_outputs(executed, tmp_path, "notebook")
-    (last,) = [n for n, c in enumerate(executed.cells) if c.source == "run.finish()"]
+    cells = enumerate(executed.cells)
+    (last,) = [n for n, c in cells if c.source.startswith("record.finish(")]
     text, images = outputs[last]
     shown = executed.cells[last].outputs
     table = [n for n, o in enumerate(shown) if "#Params" in o.get("text", "")]
