@@ -2,10 +2,13 @@
 the importing program, and no module reads the tutorial."""
 
 import ast
+import json
+import shutil
 import subprocess
 import sys
 
 from conftest import ROOT
+from fnet_imdb import prepared
 
 MODULES = sorted(p.stem for p in (ROOT / "fnet_imdb").glob("*.py"))
 
@@ -56,3 +59,28 @@ def test_no_module_parses_or_executes_code():
             if isinstance(node, ast.Call)
         }
         assert not called & {"exec", "eval", "spec_from_file_location"}, name
+
+
+def test_the_commands_work_without_the_tutorial(tmp_path, tiny_run):
+    """In a copy of the project without fnet_classification.py, `prepare`
+    writes a prepared folder and `predict` answers from a finished run."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / "fnet_imdb", copy / "fnet_imdb")
+    shutil.copytree(ROOT / "data" / "tiny_imdb", copy / "tiny_imdb")
+    flags = ["--data-dir", "tiny_imdb", "--max-seq-len", "64", "--vocab-size", "300"]
+    commands = [
+        ["fnet_imdb.prepare", *flags, "--output-dir", "out"],
+        ["fnet_imdb.predict", "--run-dir", str(tiny_run[0]), "--json", "A fine film"],
+    ]
+    done = [
+        subprocess.run(
+            [sys.executable, "-m", *command], cwd=copy, capture_output=True, timeout=240
+        )
+        for command in commands
+    ]
+    for result in done:
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert not (copy / "fnet_classification.py").exists()
+    assert prepared.manifest(copy / "out")["vocabulary_size"] > 100
+    answer = json.loads(done[1].stdout.decode())
+    assert set(answer["probabilities"]) == {"fnet", "transformer"}
