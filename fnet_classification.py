@@ -50,12 +50,16 @@ mkdir -p data
 curl -sSL -o data/aclImdb_v1.tar.gz https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz
 """
 
+import sys
+import warnings
+
 from fnet_imdb import backend
 
 backend.choose_backend()  # Before Keras is imported.
-
-import sys
-import warnings
+# Noise to our readers: FNetEncoder takes no padding mask, by design, and Keras
+# warns of that at each build; tqdm asks a notebook for ipywidgets.
+warnings.filterwarnings("ignore", message=".*does not support masking.*")
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 import keras
 import keras_hub
@@ -65,8 +69,6 @@ from fnet_imdb import vocabulary as word_pieces
 
 # An error is one line on stderr (--debug: the traceback); notebooks keep theirs.
 sys.excepthook = cli.one_line_errors
-# FNetEncoder takes no padding mask, by design: Keras warns of that at each build.
-warnings.filterwarnings("ignore", message=".*does not support masking.*")
 
 """
 These are the recipe's hyperparameters. A flag overrides each one
@@ -147,9 +149,10 @@ def make_tokenizer(vocabulary, sequence_length):
 """
 ## Data
 
-We download the IMDb archive (84 MB, checksum verified), extract it safely, and
-read `train/` and `test/` with `keras.utils.text_dataset_from_directory`. 20% of
-the training reviews, chosen with seed 42, become the validation set. Empty
+`prepare.read_reviews` downloads the IMDb archive (84 MB, checksum verified),
+extracts it safely, and reads `train/` and `test/` with
+`keras.utils.text_dataset_from_directory`. 20% of the training reviews, chosen
+with seed 42, become the validation set. Empty
 reviews are dropped and invalid UTF-8 is replaced; `results.json` counts both,
 and the reviews each split really kept. The one preprocessing step is
 lower-casing, shared with the `predict` command. Then the vocabulary and the
@@ -315,6 +318,7 @@ for seed in record.seeds_to_train("fnet"):
             **BATCHING,
         ),
         validation_data=validation_batches,
+        shuffle=False,  # The batches shuffle, from the seed.
         epochs=recipe["epochs"],
         verbose=options.verbose,
         callbacks=[backup, step_log],
@@ -359,6 +363,7 @@ for seed in record.seeds_to_train("transformer"):
             **BATCHING,
         ),
         validation_data=validation_batches,
+        shuffle=False,  # The batches shuffle, from the seed.
         epochs=recipe["epochs"],
         verbose=options.verbose,
         callbacks=[backup, step_log],

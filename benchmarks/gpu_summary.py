@@ -6,43 +6,23 @@ Reads `environment.json` (when gpu.sh wrote one), `train/results.json` and
 
     python benchmarks/gpu_summary.py benchmarks/results/gpu
 
-The figure formats and the step-time table are shared with scripts/report.py,
-which makes the tables of README.md and docs/ from the committed records.
+With per-review predictions in the training run, the paired comparison
+follows its table. The figure formats and the statistics are the run's own
+(fnet_imdb.comparison, fnet_imdb.paired); the step-time table is shared with
+scripts/report.py, which makes the tables of README.md and docs/.
 """
 
 import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fnet_imdb.comparison import milliseconds, paired_markdown  # noqa: E402
+from fnet_imdb.comparison import percent, software, spread  # noqa: E402
+from fnet_imdb.paired import paired_comparison  # noqa: E402
+
 ENVIRONMENT_KEYS = ("device", "platform", "python", "jax", "jaxlib", "cuda")
 ENVIRONMENT_KEYS += ("keras", "keras_hub", "commit", "date")
-
-
-def seconds(value):
-    """A duration: as given if whole, whole seconds from 100 s up, else one decimal."""
-    if isinstance(value, int) or value >= 100:
-        return f"{value:,.0f} s"
-    return f"{value:.1f} s"
-
-
-def milliseconds(value):
-    return f"{value * 1e3:.1f} ms"
-
-
-def percent(value):
-    """A fraction as a percentage with two decimals."""
-    return f"{value:.2%}"
-
-
-def spread(mean, std, unit):
-    """`mean ± std` in one unit: "%" (of fractions), "s" or "ms" (of seconds)."""
-    if unit == "%":
-        return f"{mean * 100:.2f} ± {std * 100:.2f}%"
-    if unit == "ms":
-        return f"{mean * 1e3:.1f} ± {std * 1e3:.1f} ms"
-    if mean >= 100:
-        return f"{mean:,.0f} ± {std:,.0f} s"
-    return f"{mean:.1f} ± {std:.1f} s"
 
 
 def environment_line(environment):
@@ -57,11 +37,9 @@ def training_table(results):
     """Per-seed fit time and test accuracy of each model, and the mean ± std."""
     environment, config = results["environment"], results["config"]
     test = "stand-in test" if config["holdout_test"] else "test"
-    keras_hub = environment.get("keras-hub", environment.get("keras_hub"))
     lines = [
         f"Training: {environment['keras_backend']} on {environment['device']}, "
-        f"keras {environment['keras']}, keras-hub {keras_hub}, "
-        f"jax {environment['jax']}; {config['epochs']} epochs, batch "
+        f"{software(environment)}; {config['epochs']} epochs, batch "
         f"{config['batch_size']}, {config['max_seq_len']} tokens, FNet mixing "
         f"{config['fourier']}. Fit seconds include validation and compilation.",
         "",
@@ -130,6 +108,9 @@ def summary(folder):
     try:
         results = json.loads((folder / "train" / "results.json").read_text())
         lines += training_table(results)
+        comparison = paired_comparison(results, folder / "train")
+        if comparison:
+            lines += ["", paired_markdown(comparison)]
     except (OSError, ValueError, KeyError) as error:
         lines.append(f"Training: no results ({error})")
     row_lists = []

@@ -4,7 +4,6 @@ import ast
 import types
 from pathlib import Path
 
-
 SOURCE = Path(__file__).resolve().parents[1] / "fnet_classification.py"
 
 

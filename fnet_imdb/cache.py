@@ -9,17 +9,33 @@ from pathlib import Path
 import numpy as np
 
 
+class WriteError(OSError):
+    """A failed write, said in one line: `cannot write <file>: <reason>`."""
+
+    def __str__(self):
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside `path`; move it into place only on success."""
+    """Yield a temporary path beside `path`; move it into place only on success.
+
+    A failed write (a full disk, a quota, a read-only file system) leaves no
+    temporary file and raises `WriteError` naming `path`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield partial
         os.replace(partial, path)
+    except WriteError:
+        raise
+    except OSError as error:  # Writes name no file: say which.
+        raise WriteError(error.errno, error.strerror or str(error), str(path)) from None
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # Gone, or never made.
+            partial.unlink()
 
 
 def write_text(path, text):

@@ -2,7 +2,6 @@
 
 import argparse
 import dataclasses
-import math
 import os
 import shlex
 import sys
@@ -10,79 +9,9 @@ import traceback
 from pathlib import Path
 
 from fnet_imdb import MODEL_KINDS, download
-
-
-def bounded(kind, low, high=math.inf, meaning="", low_open=False):
-    """A flag parser for values of `kind` in [low, high), or (low, high)."""
-
-    def parse(text):
-        value = kind(text)
-        if not (low < value if low_open else low <= value) or not value < high:
-            raise argparse.ArgumentTypeError(f"must be {meaning}, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names it in "invalid int value".
-    parse.metavar = "N" if kind is int else "X"
-    return parse
-
-
-positive_int = bounded(int, 1, meaning="a positive integer")
-sample_count = bounded(int, 2, meaning="at least 2 (one per label)")
-seed_value = bounded(int, 0, 2**32, meaning="in [0, 2**32)")
-positive_float = bounded(float, 0, meaning="a positive number", low_open=True)
-fraction = bounded(float, 0, 1, meaning="in [0, 1)")
-open_fraction = bounded(float, 0, 1, meaning="in (0, 1)", low_open=True)
-
-
-def choice(*options):
-    """A flag parser that accepts one of `options`."""
-
-    def parse(text):
-        if text not in options:
-            raise argparse.ArgumentTypeError(f"choose from {', '.join(options)}")
-        return text
-
-    parse.metavar = "NAME"
-    return parse
-
-
-def listed(parse_one):
-    """A flag parser for a comma-separated list, each item parsed by `parse_one`."""
-
-    def parse_item(item):
-        try:
-            return parse_one(item)
-        except ValueError:  # As argparse words it for a single value.
-            raise argparse.ArgumentTypeError(
-                f"invalid {parse_one.__name__} value: {item!r}"
-            ) from None
-
-    def parse(text):
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        if not items:
-            raise argparse.ArgumentTypeError(f"expected a list, got {text!r}")
-        return tuple(dict.fromkeys(parse_item(item) for item in items))
-
-    parse.metavar = "A,B"
-    return parse
-
-
-def model_name(text):
-    if text not in MODEL_KINDS:
-        raise argparse.ArgumentTypeError(
-            f"unknown model {text!r}; choose from {','.join(MODEL_KINDS)}"
-        )
-    return text
-
-
-def sha256_hex(text):
-    value = text.strip().lower()
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise argparse.ArgumentTypeError("must be 64 hexadecimal digits")
-    return value
-
-
-sha256_hex.metavar = "HEX"
+from fnet_imdb.flags import choice, fraction, listed, model_name, open_fraction
+from fnet_imdb.flags import positive_float, positive_int, sample_count, seed_value
+from fnet_imdb.flags import sha256_hex
 
 
 @dataclasses.dataclass(frozen=True)

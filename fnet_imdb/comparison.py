@@ -1,4 +1,7 @@
-"""The comparison of the two models: per-seed summaries, the tables and the verdict of `results.md`."""
+"""The comparison of the two models: figure formats, per-seed summaries, the
+paired statistics' tables and verdict, and `results.md`.
+
+No Keras here: scripts/report.py and benchmarks/gpu_summary.py use it too."""
 
 import statistics
 
@@ -6,6 +9,61 @@ from fnet_imdb import MODEL_NAMES
 from fnet_imdb.plots import test_label
 
 SUMMARISED = ("train_seconds", "val_accuracy", "test_accuracy")
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+FEW_SEEDS = 5  # Below this, a bootstrap over seeds is coarse (said in the verdict).
+
+
+def seconds(value):
+    """A duration: as given if whole, whole seconds from 100 s up, else one decimal."""
+    if isinstance(value, int) or value >= 100:
+        return f"{value:,.0f} s"
+    return f"{value:.1f} s"
+
+
+def milliseconds(value):
+    return f"{value * 1e3:.1f} ms"
+
+
+def percent(value):
+    """A fraction as a percentage with two decimals."""
+    return f"{value:.2%}"
+
+
+def spread(mean, std, unit):
+    """`mean ± std` in one unit: "%" (of fractions), "s" or "ms" (of seconds)."""
+    if unit == "%":
+        return f"{mean * 100:.2f} ± {std * 100:.2f}%"
+    if unit == "ms":
+        return f"{mean * 1e3:.1f} ± {std * 1e3:.1f} ms"
+    if mean >= 100:
+        return f"{mean:,.0f} ± {std:,.0f} s"
+    return f"{mean:.1f} ± {std:.1f} s"
+
+
+def mean_sd(values, unit, listed=False):
+    """Mean ± sample standard deviation, then each value if `listed`; one value
+    alone as it is."""
+    if len(values) == 1:
+        return {"%": percent, "s": seconds, "ms": milliseconds}[unit](values[0])
+    text = spread(statistics.fmean(values), statistics.stdev(values), unit)
+    if listed:
+        scale = 100 if unit == "%" else 1
+        text += " (" + ", ".join(f"{v * scale:.2f}" for v in values) + ")"
+    return text
+
+
+def backend(environment):
+    """The Keras backend of a results.json environment, with its version."""
+    name = environment["keras_backend"]
+    return f"{BACKEND_NAMES[name]} {environment.get(name) or ''}".strip()
+
+
+def software(env):
+    """A results.json environment's versions, in one phrase."""
+    named = [f"Python {env['python']}", f"Keras {env['keras']}"]
+    named.append(f"keras-hub {env.get('keras-hub', env.get('keras_hub'))}")
+    named += [f"{BACKEND_NAMES[k]} {env[k]}" for k in BACKEND_NAMES if env.get(k)]
+    return ", ".join(named)
 
 
 def summarise(runs):
@@ -13,7 +71,7 @@ def summarise(runs):
     of the training time and the last epoch's validation and test accuracy."""
     summary = {}
     for key in SUMMARISED:
-        values = [run_value(run, key) for run in runs]
+        values = [run_value(seed_result, key) for seed_result in runs]
         summary[key] = {
             "mean": statistics.fmean(values),
             "std": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -24,49 +82,48 @@ def summarise(runs):
     return summary
 
 
-def run_value(run, key):
+def run_value(seed_result, key):
     """One run's figure: its time, its test accuracy, or the validation
     accuracy of the weights it ended with (the kept epoch's with --keep-best)."""
     if key == "val_accuracy":
-        return run["history"]["val_accuracy"][run.get("kept_epoch", 0) - 1]
-    return run[key]
+        return seed_result["history"]["val_accuracy"][
+            seed_result.get("kept_epoch", 0) - 1
+        ]
+    return seed_result[key]
 
 
 def comparison_table(results):
     """The keras-io example's table, measured; mean ± std over several seeds."""
     models = results["models"]
     rows = [
-        ("Training time", "train_seconds", lambda v: f"{v:,.0f} seconds"),
-        ("Train accuracy", "accuracy", lambda v: f"{v:.2%}"),
-        ("Validation accuracy", "val_accuracy", lambda v: f"{v:.2%}"),
-        (test_label(results), "test_accuracy", lambda v: f"{v:.2%}"),
+        ("Training time", "train_seconds", "s"),
+        ("Train accuracy", "accuracy", "%"),
+        ("Validation accuracy", "val_accuracy", "%"),
+        (test_label(results), "test_accuracy", "%"),
     ]
     lines = [
         "| | " + " | ".join(f"**{MODEL_NAMES[k]} Classifier**" for k in models) + " |",
         "|:--|" + "--:|" * len(models),
     ]
-    for label, key, show in rows:
-        cells = [cell(model["runs"], key, show) for model in models.values()]
+    for label, key, unit in rows:
+        cells = [cell(model["runs"], key, unit) for model in models.values()]
         lines.append(f"| **{label}** | " + " | ".join(cells) + " |")
     params = " | ".join(f"{model['params']:,}" for model in models.values())
     lines.append(f"| **#Params** | {params} |")
     return "\n".join(lines)
 
 
-def cell(runs, key, show):
+def cell(runs, key, unit):
     """One figure, or mean ± std (n runs) over several seeds."""
     if key == "accuracy":
         values = [
-            run["history"]["accuracy"][run.get("kept_epoch", 0) - 1] for run in runs
+            seed_result["history"]["accuracy"][seed_result.get("kept_epoch", 0) - 1]
+            for seed_result in runs
         ]
     else:
-        values = [run_value(run, key) for run in runs]
-    if len(values) == 1:
-        return show(values[0])
-    spread = statistics.stdev(values)
-    if key == "train_seconds":
-        return f"{show(statistics.fmean(values))} ± {spread:,.0f} ({len(values)} runs)"
-    return f"{show(statistics.fmean(values))} ± {spread:.2%} ({len(values)} runs)"
+        values = [run_value(seed_result, key) for seed_result in runs]
+    text = mean_sd(values, unit)
+    return text if len(values) == 1 else f"{text} ({len(values)} runs)"
 
 
 def seeds_table(results):
@@ -74,17 +131,19 @@ def seeds_table(results):
     lines = ["| model | seed | training time | validation accuracy | test accuracy |"]
     lines.append("|:--|--:|--:|--:|--:|")
     for kind, model in results["models"].items():
-        for run in model["runs"]:
+        for seed_result in model["runs"]:
             lines.append(
-                f"| {MODEL_NAMES[kind]} | {run['seed']} | {run['train_seconds']:,.0f} s "
-                f"| {run_value(run, 'val_accuracy'):.2%} | {run['test_accuracy']:.2%} |"
+                f"| {MODEL_NAMES[kind]} | {seed_result['seed']} | {seconds(seed_result['train_seconds'])} "
+                f"| {percent(run_value(seed_result, 'val_accuracy'))} "
+                f"| {percent(seed_result['test_accuracy'])} |"
             )
     return "\n".join(lines)
 
 
-def verdict(results):
-    """Whether the models' test-accuracy gap exceeds the spread between seeds,
-    or None with fewer than two models or two seeds."""
+def spread_verdict(results):
+    """For runs without per-review predictions: whether the models' mean
+    test-accuracy gap exceeds the spread between seeds, or None with fewer than
+    two models or two seeds."""
     summaries = [
         model["summary"]["test_accuracy"] for model in results["models"].values()
     ]
@@ -95,19 +154,124 @@ def verdict(results):
     spread = max(s["std"] for s in summaries)
     larger = "larger" if abs(gap) > spread else "not larger"
     return (
-        f"The mean test accuracy of {names[0]} minus {names[1]} is "
+        "Without per-review predictions there is no paired test and no interval, "
+        f"only mean ± std: the mean test accuracy of {names[0]} minus {names[1]} is "
         f"{gap * 100:+.2f} points, {larger} than the spread between seeds (the "
         f"larger standard deviation, {spread * 100:.2f} points)."
     )
 
 
-def results_markdown(results):
-    """`results.md`: the table, the per-seed values, the settings and the plots."""
+def verdict(comparison):
+    """The answer in a sentence or two, from the intervals of `paired.compare`."""
+    difference = comparison["accuracy_difference"]
+    points, low, high = (
+        difference[k] * 100 for k in ("difference", "ci_low", "ci_high")
+    )
+    seeds = [str(seed["seed"]) for seed in comparison["per_seed"]]
+    text = (
+        f"At training seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}, FNet is "
+        f"{abs(points):.2f} points {'less' if points < 0 else 'more'} accurate than "
+        f"the Transformer (95% CI {low:+.2f} to {high:+.2f}, {high - low:.2f} points "
+    )
+    if len(seeds) == 1:
+        text += (
+            "wide, over the test reviews only). With one training seed the interval "
+            "leaves out the variation between training runs: it understates the "
+            "uncertainty and cannot settle whether the models differ."
+        )
+    else:
+        text += f"wide, over {len(seeds)} training seeds and the test reviews): "
+        text += "a difference." if low > 0 or high < 0 else "no difference shown."
+        if len(seeds) < FEW_SEEDS:
+            text += (
+                f" With {len(seeds)} seeds the bootstrap has few seeds to draw from, "
+                "so the interval is rough and likely too narrow."
+            )
+    return text + " " + speed(comparison)
+
+
+def speed(comparison):
+    """The training-time ratio (the Transformer's over FNet's) in a sentence,
+    with its interval when it has one."""
+    ratio = comparison["time_ratio"]
+    if ratio is None:
+        return ""
+    figures = [ratio[key] for key in ("ratio", "ci_low", "ci_high")]
+    faster = ratio["ratio"] >= 1
+    if not faster:  # Then by how much slower: FNet's time over the Transformer's.
+        figures = [1 / figure if figure else None for figure in figures]
+    text = f"FNet trains {figures[0]:.2f}x {'faster' if faster else 'slower'} ("
+    if ratio["ci_low"] is None:
+        text += "one seed: no interval"
+    else:
+        low, high = sorted(figures[1:])
+        text += f"95% CI {low:.2f}x to {high:.2f}x, {ratio['seeds']} seeds"
+    if comparison["step_ratio"]:
+        text += f"; one training step, {comparison['step_ratio']:.2f}x"
+    return text + ")."
+
+
+def paired_markdown(comparison):
+    """The paired comparison as Markdown: McNemar per seed, the intervals with
+    their methods, the verdict and where the models disagree."""
+    lines = [
+        "| seed | FNet | Transformer | only FNet right | only Transformer right "
+        "| McNemar p |",
+        "|--:|--:|--:|--:|--:|--:|",
+    ]
+    for seed in comparison["per_seed"]:
+        lines.append(
+            f"| {seed['seed']} | {percent(seed['fnet_accuracy'])} "
+            f"| {percent(seed['transformer_accuracy'])} | {seed['only_fnet_right']:,} "
+            f"| {seed['only_transformer_right']:,} | {seed['p_value']:.2g} |"
+        )
+    difference, ratio = comparison["accuracy_difference"], comparison["time_ratio"]
+    notes = [
+        f"Per seed: {comparison['per_seed'][0]['method']}.",
+        f"FNet − Transformer accuracy: {difference['method']}; "
+        f"{difference['resamples']:,} resamples, {difference['reviews']:,} reviews "
+        "per seed.",
+    ]
+    if ratio:
+        notes.append(f"Training time, Transformer / FNet: {ratio['method']}.")
+    parts = ["\n".join(lines), "\n".join(f"- {note}" for note in notes)]
+    parts += [verdict(comparison), disagreement_table(comparison)]
+    return "\n\n".join(parts)
+
+
+def disagreement_table(comparison):
+    """The reviews one model gets right and the other wrong, most apart first."""
+    found = comparison["disagreements"]
+    lines = [
+        f"Where the models disagree (seed {comparison['disagreements_seed']}, the "
+        f"{len(found)} reviews with the largest gap between their probabilities"
+        + ("" if comparison["texts"] else "; texts omitted: none were given")
+        + "):",
+        "",
+        "| review | label | FNet | Transformer | text |",
+        "|--:|--:|--:|--:|:--|",
+    ]
+    for entry in found:
+        text = entry.get("text", "").replace("|", "\\|").replace("\n", " ")
+        lines.append(
+            f"| {entry['index']} | {entry['label']} | {entry['fnet']:.3f} "
+            f"| {entry['transformer']:.3f} | {text} |"
+        )
+    return "\n".join(lines)
+
+
+def results_markdown(results, paired=None):
+    """`results.md`: the table, the per-seed values, the paired comparison
+    (`paired_comparison`'s, or mean ± std without one), the settings, the plots."""
     env, config = results["environment"], results["config"]
     runs = max(len(model["runs"]) for model in results["models"].values())
     parts = ["# FNet vs Transformer on IMDb", comparison_table(results)]
     if runs > 1:
-        parts += [seeds_table(results), verdict(results) or ""]
+        parts.append(seeds_table(results))
+    if paired:
+        parts += ["## Paired comparison", paired_markdown(paired)]
+    else:
+        parts.append(spread_verdict(results) or "")
     kept = (
         ", weights of the epoch with the lowest validation loss"
         if config["keep_best"]

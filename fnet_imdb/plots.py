@@ -33,8 +33,8 @@ def learning_curves(models):
     figure = Figure(figsize=(10, 4), dpi=100)  # No pyplot: no display backend.
     axes = figure.subplots(1, 2)
     for kind, model in models.items():
-        for number, run in enumerate(model["runs"]):
-            history = run["history"]
+        for number, seed_result in enumerate(model["runs"]):
+            history = seed_result["history"]
             epochs = range(1, len(history["loss"]) + 1)
             for axis, metric in zip(axes, ("accuracy", "loss")):
                 for key, style, split in (
@@ -67,7 +67,9 @@ def comparison(results):
         (axes[0], "train_seconds", "{:.0f} s"),
         (axes[1], "test_accuracy", "{:.1%}"),
     ):
-        values = [[run[key] for run in models[k]["runs"]] for k in names]
+        values = [
+            [seed_result[key] for seed_result in models[k]["runs"]] for k in names
+        ]
         means = [statistics.fmean(v) for v in values]
         bars = axis.bar(names, means, color=[COLORS[k] for k in names], alpha=0.8)
         axis.bar_label(bars, labels=[fmt.format(m) for m in means])

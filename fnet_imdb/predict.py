@@ -3,7 +3,7 @@
 import argparse
 import json
 import sys
-from pathlib import Path
+import warnings
 
 import numpy as np
 
@@ -25,7 +25,9 @@ def predict_parser():
         "texts", nargs="*", metavar="TEXT", help="reviews (default: stdin lines)"
     )
     parser.add_argument(
-        "--run-dir", default="runs/latest", help="a training run's output folder"
+        "--run-dir",
+        help="a training run's output folder (default: the newest run under "
+        f"{rundir.RUNS_ROOT}/ with a trained model of --model)",
     )
     parser.add_argument("--model", default="all", choices=[*MODEL_KINDS, "all"])
     parser.add_argument("--json", action="store_true", help="one JSON object per input")
@@ -35,28 +37,57 @@ def predict_parser():
     return parser
 
 
+def wanted(model):
+    """The kinds `--model` asks for: None for any."""
+    return None if model == "all" else [model]
+
+
+def default_run(model="all"):
+    """The newest finished run for `model`, said in one line on stderr."""
+    folder, kinds = rundir.newest_finished(wanted(model))
+    if folder is None:
+        raise ValueError(
+            f"no run under {rundir.RUNS_ROOT}/ has a trained "
+            f"{'model' if model == 'all' else model}; train one first with: "
+            "python fnet_classification.py"
+        )
+    print(
+        f"using {folder} (the newest run with a trained {' and '.join(kinds)})",
+        file=sys.stderr,
+    )
+    return folder
+
+
+def newest_elsewhere(model):
+    """For an error: "; the newest finished run is <folder>", or "" if none."""
+    folder, _ = rundir.newest_finished(wanted(model))
+    return f"; the newest finished run is {folder}" if folder else ""
+
+
 def load_run(run_dir, model="all"):
     """The run's results, vocabulary and models; one clear error if any is missing.
 
     An interrupted run (results.json with "complete": false) serves the models it
-    finished.
+    finished. An error names the newest finished run under `runs/`, if any.
     """
     run_dir = rundir.resolve(run_dir)
     try:
         results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
         vocabulary = read_vocabulary(run_dir / "vocab.txt")
-        trained = results["models"]
         if "max_seq_len" not in results["config"]:
             raise KeyError("config.max_seq_len")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(
             f"{run_dir} is not a training run's output folder ({error}); train first "
             f"with: python fnet_classification.py --output-dir {run_dir}"
+            + newest_elsewhere(model)
         ) from error
-    kinds = list(trained) if model == "all" else [model]
-    missing = [k for k in kinds if not (run_dir / f"{k}.keras").is_file()]
-    if missing or not kinds:
-        raise ValueError(f"{run_dir} has no trained {', '.join(missing) or 'model'}")
+    kinds = rundir.trained_models(run_dir, wanted(model))
+    if not kinds:
+        what = "model" if model == "all" else model
+        raise ValueError(
+            f"{run_dir} has no trained {what} yet" + newest_elsewhere(model)
+        )
     import keras
     import keras_hub  # noqa: F401  (registers the layers the saved models use)
 
@@ -71,9 +102,7 @@ def classify(texts, results, vocabulary, models):
     the WordPiece tokenizer of its vocabulary), padded to its sequence length, or
     to their bucket's length if it was trained with bucketing.
     """
-    import keras_hub  # Imports Keras: after the backend.
-
-    from fnet_imdb.batches import bucket_length
+    from fnet_imdb.batches import bucket_length  # Imports Keras: after the backend.
 
     config = results["config"]
     rows = [{"text": text, "tokens": 0, "probabilities": None} for text in texts]
@@ -81,9 +110,7 @@ def classify(texts, results, vocabulary, models):
     if not filled:
         return rows
     texts = [row["text"].encode("utf-8") for row in filled]
-    tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=vocabulary, lowercase=False, sequence_length=config["max_seq_len"]
-    )
+    tokenizer = preprocessing.make_tokenizer(vocabulary, config["max_seq_len"])
     token_ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(texts))
     lengths = np.count_nonzero(token_ids, axis=1)
     widths = np.full(len(filled), config["max_seq_len"])
@@ -115,7 +142,8 @@ def main(argv):
         print(f"warning: invalid UTF-8 {where} was replaced by U+FFFD", file=sys.stderr)
     if not texts:
         raise ValueError("no text to classify: give TEXT arguments or lines on stdin")
-    results, vocabulary, models = load_run(args.run_dir, args.model)
+    run_dir = args.run_dir or default_run(args.model)
+    results, vocabulary, models = load_run(run_dir, args.model)
     rows = classify(texts, results, vocabulary, models)
     for row in rows:
         if args.json:
@@ -132,4 +160,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # FNetEncoder takes no padding mask, by design: Keras warns of it at each load.
+    warnings.filterwarnings("ignore", message=".*does not support masking.*")
     sys.exit(run_command(main, sys.argv[1:]))

@@ -11,6 +11,7 @@ from importlib import metadata
 from fnet_imdb import backend, predictions, rundir
 from fnet_imdb.cache import atomic_path, write_text
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
+from fnet_imdb.paired import paired_comparison
 from fnet_imdb.plots import save_plots, show_in_notebook
 from fnet_imdb.vocabulary import write_vocabulary
 
@@ -19,7 +20,7 @@ OUTPUT_FILES += ("results.md", "learning_curves.png", "comparison.png")
 
 
 # Settings that change no result: a run resumes whatever their values.
-NOT_RESUMED_ON = ("quiet", "output_dir", "cache_dir", "no_cache", "download_dir")
+NOT_RESUMED_ON = ("quiet", "verbose", "output_dir", "download_dir")
 
 
 def start(recipe, options, devices=()):
@@ -32,25 +33,26 @@ def start(recipe, options, devices=()):
     backend.warn_if_gpu_unused(keras.backend.backend(), device)
     config = {**recipe, **vars(options)}
     settings = {k: v for k, v in config.items() if k not in NOT_RESUMED_ON}
-    folder = rundir.open_run(options.output_dir, settings)
-    record = Record(config, folder.folder, options.quiet)
-    record.lock = folder
-    if folder.previous:
+    output_folder = rundir.open_run(options.output_dir, settings)
+    record = Record(config, output_folder.folder, options.quiet)
+    record.lock = output_folder
+    if output_folder.previous:
         for key in ("timings", "models"):
-            record.results[key] = folder.previous[key]
+            record.results[key] = output_folder.previous[key]
     else:
         for name in OUTPUT_FILES:
             (record.output_dir / name).unlink(missing_ok=True)
         for name in (".backup", predictions.FOLDER):
             shutil.rmtree(record.output_dir / name, ignore_errors=True)
-    record.results["resumed"] = bool(folder.previous)
+    record.results["resumed"] = bool(output_folder.previous)
     record.results["environment"] = {
         **environment(keras.backend.backend(), device_name),
         "data_parallel_devices": [str(d) for d in devices],
     }
     record.write_json()  # From now on, an interrupted run can resume.
-    if folder.note:
-        record.say(folder.note[:1].upper() + folder.note[1:] + ".")
+    if output_folder.note:
+        note = output_folder.note
+        record.say(note[:1].upper() + note[1:] + ".")
     record.say(
         f"Keras {keras.__version__} on {keras.backend.backend()}, training on "
         f"{device_name}; results go to {record.output_dir}/."
@@ -121,7 +123,7 @@ class Record:
     def finished(self, kind, seed):
         """Whether this run has a finished record of `kind` from `seed`."""
         runs = self.results["models"].get(kind, {}).get("runs", [])
-        return any(run["seed"] == seed for run in runs)
+        return any(seed_result["seed"] == seed for seed_result in runs)
 
     def add_run(
         self, kind, model, seed, backup, step_log, test_loss, test_accuracy,
@@ -132,16 +134,24 @@ class Record:
         probabilities; the first seed's model is saved, with plain keras-hub
         layers. The backup, no longer needed, is deleted."""
         seconds = backup.segment_seconds()  # Of each process, if resumed.
-        run = dict(seed=seed, train_seconds=sum(seconds), train_segments=seconds)
-        run.update(resumed_from_epoch=backup.resumed_from, history=backup.history)
-        run.update(jit_compile=model.jit_compile)
+        seed_result = dict(
+            seed=seed, train_seconds=sum(seconds), train_segments=seconds
+        )
+        seed_result.update(
+            resumed_from_epoch=backup.resumed_from, history=backup.history
+        )
+        seed_result.update(jit_compile=model.jit_compile)
         if backup.keep_best:
-            run["kept_epoch"] = backup.best["epoch"]
-        run.update(test_loss=float(test_loss), test_accuracy=float(test_accuracy))
+            seed_result["kept_epoch"] = backup.best["epoch"]
+        seed_result.update(
+            test_loss=float(test_loss), test_accuracy=float(test_accuracy)
+        )
         if step_log.first_step_at is not None:  # None if no epoch was left.
-            run["to_first_step"] = step_log.first_step_at - self.started
-            self.results["timings"].setdefault("to_first_step", run["to_first_step"])
-        run["predictions"] = predictions.save(
+            seed_result["to_first_step"] = step_log.first_step_at - self.started
+            self.results["timings"].setdefault(
+                "to_first_step", seed_result["to_first_step"]
+            )
+        seed_result["predictions"] = predictions.save(
             self.output_dir, kind, seed, probabilities
         )
         entry = self.results["models"].setdefault(kind, {"runs": []})
@@ -151,7 +161,7 @@ class Record:
             with atomic_path(self.output_dir / f"{kind}.keras") as partial:
                 as_keras_hub_fnet(model).save(partial)
             entry.update(params=model.count_params(), saved_seed=seed)
-        entry["runs"].append(run)
+        entry["runs"].append(seed_result)
         entry["summary"] = summarise(entry["runs"])
         self.write_json()
         backup.delete()
@@ -162,7 +172,11 @@ class Record:
         `test_texts` (in the order of the predictions) show the reviews on
         which the models disagree."""
         pictures = save_plots(self.results, self.output_dir)
-        write_text(self.output_dir / "results.md", results_markdown(self.results))
+        paired = paired_comparison(self.results, self.output_dir, test_texts)
+        if paired:  # Both models trained, from at least one seed in common.
+            self.results["paired"] = paired
+        markdown = results_markdown(self.results, paired=paired)
+        write_text(self.output_dir / "results.md", markdown)
         self.results["complete"] = True
         self.write_json()
         shutil.rmtree(self.output_dir / ".backup", ignore_errors=True)
@@ -214,15 +228,21 @@ def check_smoke_run(results, output_dir):
     seeds = list(config["seeds"] or [config["seed"]])
     for kind in kinds:
         runs = results["models"].get(kind, {}).get("runs", [])
-        if [run["seed"] for run in runs] != seeds:
+        if [seed_result["seed"] for seed_result in runs] != seeds:
             problems.append(f"{kind} did not train once per seed {seeds}")
-        for run in runs:
-            name = f"{kind} (seed {run['seed']})"
-            figures = [run["test_loss"], run["test_accuracy"], run["train_seconds"]]
-            figures += [value for values in run["history"].values() for value in values]
+        for seed_result in runs:
+            name = f"{kind} (seed {seed_result['seed']})"
+            figures = [
+                seed_result["test_loss"],
+                seed_result["test_accuracy"],
+                seed_result["train_seconds"],
+            ]
+            figures += [
+                value for values in seed_result["history"].values() for value in values
+            ]
             if not all(math.isfinite(figure) for figure in figures):
                 problems.append(f"{name} has a figure that is not finite")
-            loss = run["history"]["loss"]
+            loss = seed_result["history"]["loss"]
             if len(loss) > 1 and not loss[-1] < loss[0]:
                 problems.append(
                     f"{name}'s training loss did not fall ({loss[0]:.4f} to "

@@ -5,20 +5,42 @@ import json
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 
 from fnet_imdb.cache import write_text
 
-POINTER, STATE, BEST = "current", "state.json", "best.weights.h5"
-WEIGHTS, METADATA = "latest.weights.h5", "training_metadata.json"  # Keras's.
+POINTER, STATE, BEST = "current", "state.json", "best.keras"
+WEIGHTS, METADATA = "latest.keras", "training_metadata.json"
+
+
+def save_state(model, path):
+    """Save the model's weights and optimizer state in a `.keras` archive.
+
+    Keras's `save_weights` has HDF5 write straight to the file, and when a
+    write fails (a full disk) h5py floods stderr and crashes the process on
+    closing it. `model.save` builds the HDF5 in memory and writes a zip with
+    Python, which fails with an `OSError`; `load_weights` reads either file.
+    """
+    model.save(path)
+
+
+def check_archive(path):
+    """Raise `ValueError` unless `path` is a whole zip archive (CRC-32 checked)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{path}: {error}") from None
+    if damaged is not None:
+        raise ValueError(f"{path}: {damaged} is damaged")
 
 
 def random_states(model):
-    """The model's seed generators' states (Dropout's), which `save_weights`
+    """The model's seed generators' states (Dropout's), which Keras's saving
     leaves out: without them a resumed run would draw other dropout masks."""
     weights = {id(w) for w in model.weights}
     return [v for v in model.variables if id(v) not in weights]
@@ -29,11 +51,12 @@ class Backup(keras.callbacks.BackupAndRestore):
     `epoch-<K>/` that the file `current` names once it is complete, so a
     kill at any moment leaves the last complete backup in place.
 
-    Besides Keras's weights and epoch, each backup keeps in `state.json` the
+    Besides the weights, optimizer and epoch that Keras's restores (saved
+    with `save_state`, see there why), each backup keeps in `state.json` the
     history of all epochs so far, the seconds each earlier process trained
     (up to its last backup), the dropout generators' states and, with
     `keep_best`, the epoch of lowest `val_loss`, whose weights it keeps in
-    `best.weights.h5`. Anything the pointer does not name is removed.
+    `best.keras`. Anything the pointer does not name is removed.
     """
 
     def __init__(self, backup_dir, keep_best=False):
@@ -57,7 +80,7 @@ class Backup(keras.callbacks.BackupAndRestore):
             state = json.loads((folder / STATE).read_text("utf-8"))
             json.loads((folder / METADATA).read_text("utf-8"))
             for name in [WEIGHTS] + ([BEST] if self.keep_best else []):
-                h5py.File(folder / name, "r").close()  # Checks the file's length.
+                check_archive(folder / name)
         except (OSError, ValueError):
             return None, {}
         return folder, state
@@ -89,47 +112,68 @@ class Backup(keras.callbacks.BackupAndRestore):
         self.started, self.ended = time.perf_counter(), None
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.started
-        previous, folder = self.current, self.folder / f"epoch-{epoch + 1}"
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        self._point_keras_at(folder)
-        super().on_epoch_end(epoch, logs)  # Keras writes its files in there.
-        for name, value in (logs or {}).items():
-            self.history.setdefault(name, []).append(float(value))
-        self.epochs_done = epoch + 1
-        if self.keep_best:
-            self._keep_best(epoch, logs, previous, folder)
+        """Write the epoch's backup in `epoch-<K>/`, then point at it; if a
+        write fails, remove the folder (the pointer names the previous one)
+        and raise `ValueError` in one line."""
+        seconds, logs = time.perf_counter() - self.started, logs or {}
+        history = {name: list(values) for name, values in self.history.items()}
+        for name, value in logs.items():
+            history.setdefault(name, []).append(float(value))
+        best = self._best(epoch, logs) if self.keep_best else self.best
         state = {
-            "epochs_done": self.epochs_done,
-            "history": self.history,
+            "epochs_done": epoch + 1,
+            "history": history,
             "segments": self.segments + [seconds],
-            "best": self.best,
+            "best": best,
             "random_states": [
                 keras.ops.convert_to_numpy(v).tolist()
                 for v in random_states(self.model)
             ],
         }
-        write_text(folder / STATE, json.dumps(state, indent=1) + "\n")
-        write_text(self.folder / POINTER, folder.name + "\n")
-        self.current = folder
+        folder = self.folder / f"epoch-{epoch + 1}"
+        try:
+            self._write(folder, state, new_best=best is not self.best)
+        except OSError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ValueError(
+                f"cannot write the backup of epoch {epoch + 1} to {folder}: "
+                f"{error.strerror or error}"
+            ) from None
+        self.current, self.epochs_done, self.history, self.best = (
+            folder,
+            epoch + 1,
+            history,
+            best,
+        )
         self._remove_all_but(folder)
 
-    def _keep_best(self, epoch, logs, previous, folder):
-        """Save the weights if `val_loss` is the lowest so far (the first
-        epoch of a tie, as `EarlyStopping`), else link the previous best."""
+    def _best(self, epoch, logs):
+        """The record of the best epoch: this one if its `val_loss` is the
+        lowest so far (the first epoch of a tie, as `EarlyStopping`)."""
         if "val_loss" not in logs:
             raise ValueError("keep_best needs validation data (a val_loss)")
         val_loss = float(logs["val_loss"])
         if self.best is None or val_loss < self.best["val_loss"]:
-            self.model.save_weights(folder / BEST)
-            self.best = {"epoch": epoch + 1, "val_loss": val_loss}
-            return
-        try:
-            os.link(previous / BEST, folder / BEST)
-        except OSError:  # A file system without hard links.
-            shutil.copyfile(previous / BEST, folder / BEST)
+            return {"epoch": epoch + 1, "val_loss": val_loss}
+        return self.best
+
+    def _write(self, folder, state, new_best):
+        """The files of a backup in `folder`, then the pointer to it."""
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        save_state(self.model, folder / WEIGHTS)
+        metadata = {"epoch": state["epochs_done"], "batch": 0}  # As Keras's.
+        (folder / METADATA).write_text(json.dumps(metadata), "utf-8")
+        if new_best:
+            save_state(self.model, folder / BEST)
+        elif self.keep_best:
+            try:
+                os.link(self.current / BEST, folder / BEST)
+            except OSError:  # A file system without hard links.
+                shutil.copyfile(self.current / BEST, folder / BEST)
+        (folder / STATE).write_text(json.dumps(state, indent=1) + "\n", "utf-8")
+        write_text(self.folder / POINTER, folder.name + "\n")
 
     def on_train_end(self, logs=None):
         self.ended = time.perf_counter()

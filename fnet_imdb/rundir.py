@@ -5,11 +5,14 @@ import fcntl
 import itertools
 import json
 import os
+import re
 from pathlib import Path
 
 from fnet_imdb.cache import write_text
 
 SHOWN_CHANGES = 3  # Settings named in the note about an interrupted run.
+RUNS_ROOT = Path("runs")  # Where a run without --output-dir gets its folder.
+RUN_NAME = re.compile(r"(\d{8}-\d{6})(?:-(\d+))?")  # As new_folder names them.
 
 
 class Lock:
@@ -129,7 +132,7 @@ def previous_run(folder, settings):
     )
 
 
-class Run:
+class OutputFolder:
     """The locked output folder of a run; `previous` holds the results of the
     interrupted run it resumes (None for a fresh one), `note` what to say."""
 
@@ -146,7 +149,48 @@ class Run:
         self.release()
 
 
-def open_run(output_dir, settings, runs_root="runs"):
+def trained_models(folder, kinds=None):
+    """The models of `kinds` (default: any) that `folder` holds trained: its
+    `results.json` records a finished run of each, saved as `<kind>.keras`."""
+    folder = Path(folder)
+    try:
+        models = json.loads((folder / "results.json").read_text("utf-8"))["models"]
+        return [
+            kind
+            for kind, entry in models.items()
+            if (kinds is None or kind in kinds)
+            and entry.get("runs")
+            and (folder / f"{kind}.keras").is_file()
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def newest_finished(kinds=None, runs_root=RUNS_ROOT):
+    """The newest run under `runs_root` holding a trained model of `kinds`
+    (default: any), and those it holds; (None, []) if there is none.
+
+    Newest is the latest start, read from the folder's name
+    (`YYYYmmdd-HHMMSS[-N]`): it stays put when a file is touched or copied.
+    Folders named otherwise are not runs of ours and are skipped.
+    """
+
+    def started(folder):
+        match = RUN_NAME.fullmatch(folder.name)
+        return (match[1], int(match[2] or 1)) if match else None
+
+    try:
+        folders = [f for f in Path(runs_root).iterdir() if started(f) and f.is_dir()]
+    except OSError:
+        return None, []
+    for folder in sorted(folders, key=started, reverse=True):
+        trained = trained_models(folder, kinds)
+        if trained:
+            return folder, trained
+    return None, []
+
+
+def open_run(output_dir, settings, runs_root=RUNS_ROOT):
     """Lock the output folder of a run and say what it resumes.
 
     With `output_dir`, that folder, resumed if it holds an interrupted run
@@ -157,7 +201,7 @@ def open_run(output_dir, settings, runs_root="runs"):
     """
     if output_dir is not None:
         held = lock(output_dir)
-        return Run(Path(output_dir), *previous_run(output_dir, settings), held)
+        return OutputFolder(Path(output_dir), *previous_run(output_dir, settings), held)
     latest = Path(runs_root) / "latest"
     if latest.exists() and previous_run(resolve(latest), settings)[0]:
         folder = resolve(latest)
@@ -168,9 +212,9 @@ def open_run(output_dir, settings, runs_root="runs"):
         if held is not None:
             previous, note = previous_run(folder, settings)
             if previous is not None:
-                return Run(folder, previous, note, held)
+                return OutputFolder(folder, previous, note, held)
             held.release()  # It finished between the look and the lock.
     folder = new_folder(runs_root)
     held = lock(folder)
     point_latest(runs_root, folder)
-    return Run(folder, None, None, held)
+    return OutputFolder(folder, None, None, held)

@@ -23,7 +23,11 @@ from fnet_imdb import cli, prepare
 
 # Chooses the Keras backend first, as the tutorial does.
 TUTORIAL = tutorial_definitions.load(
-    "recipe", "RESERVED_TOKENS", "learn_vocabulary", "make_tokenizer", "build_classifier"
+    "recipe",
+    "RESERVED_TOKENS",
+    "learn_vocabulary",
+    "make_tokenizer",
+    "build_classifier",
 )
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "fnet_classification.py"

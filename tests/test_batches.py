@@ -267,3 +267,15 @@ def test_fit_resumed_at_first_epoch_sees_the_same_orders():
     assert len(resumed) == 2
     for a, b in zip(resumed, uninterrupted[2:]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bucket, multiple_of", [(False, 1), (True, 1), (True, 3)])
+def test_in_review_order_undoes_buckets_and_padding(bucket, multiple_of):
+    """`predict` on bucketed or padded batches gives rows in batch order, with
+    padding rows: `in_review_order` returns one row per review, in order."""
+    token_ids, labels = reviews([300, 10, 100, 500, 70, 20, 200, 5], max_seq_len=512)
+    batches = Batches(token_ids, labels, 3, bucket=bucket, multiple_of=multiple_of)
+    outputs = np.concatenate([x[:, :1] for x, *_ in batches])  # Each row's review + 1.
+    assert len(outputs) >= len(labels)
+    ordered = batches.in_review_order(outputs)
+    np.testing.assert_array_equal(ordered[:, 0], np.arange(1, len(labels) + 1))

@@ -29,6 +29,7 @@ def test_gpu_summary_tables_a_run_and_a_scaling_measurement(tiny_run, tmp_path):
     accuracy = results["models"]["fnet"]["runs"][0]["test_accuracy"]
     assert "| fnet | 42: " in text and f"| {accuracy:.2%} | " in text
     assert "(1 runs)" in text and "Step time" not in text
+    assert "| 42 | " in text and "| McNemar p |" in text  # Its predictions, paired.
     assert "| 64 x 512 | 708.9 ms | 1642.1 ms | 2.32x | 1,703 / 2,492 MiB |" in text
 
 

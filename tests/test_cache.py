@@ -1,22 +1,28 @@
-"""The cache: reuse, invalidation by content, and damaged entries rebuilt."""
+"""The cache: reuse, invalidation by content, and damaged entries rebuilt;
+atomic writes that fail in one line and leave nothing behind."""
 
-from pathlib import Path
+import os
+
+import pytest
 
 from fnet_imdb import prepare
+from fnet_imdb.cache import WriteError, atomic_path, write_text
+from test_resume import build
 
 
-def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
-    argv = ["--data-dir", tiny_config.data_dir, "--cache-dir", tiny_config.cache_dir]
+def test_cache_reuses_invalidates_and_rebuilds(tiny_config, tmp_path, capsys):
+    cache_dir, output_dir = tmp_path / "cache", tmp_path / "prepared"
+    argv = ["--data-dir", tiny_config.data_dir, "--cache-dir", str(cache_dir)]
     argv += ["--max-seq-len", "64", "--vocab-size", "300", "--quiet"]
-    argv += ["--output-dir", tiny_config.output_dir]
+    argv += ["--output-dir", str(output_dir)]
 
     def cache_state(extra=()):
         return prepare.main(argv + list(extra))["cache"]
 
     assert cache_state() == {"vocab": "computed", "tokens": "computed"}
-    first_vocab = open(f"{tiny_config.output_dir}/vocab.txt").read()
+    first_vocab = open(output_dir / "vocab.txt").read()
     assert cache_state() == {"vocab": "reused", "tokens": "reused"}
-    assert open(f"{tiny_config.output_dir}/vocab.txt").read() == first_vocab
+    assert open(output_dir / "vocab.txt").read() == first_vocab
     # Another sequence length needs new tokens but the same vocabulary.
     assert cache_state(["--max-seq-len", "32"]) == {
         "vocab": "reused",
@@ -25,7 +31,7 @@ def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
     # Another split (seed) is other training text: both are recomputed.
     assert cache_state(["--seed", "3"]) == {"vocab": "computed", "tokens": "computed"}
     # A damaged entry is detected (zip's CRC-32) and rebuilt.
-    entries = sorted(Path(tiny_config.cache_dir).glob("tokens-*.npz"))
+    entries = sorted(cache_dir.glob("tokens-*.npz"))
     for entry in entries:
         data = bytearray(entry.read_bytes())
         data[len(data) // 2] ^= 0xFF
@@ -33,5 +39,26 @@ def test_cache_reuses_invalidates_and_rebuilds(tiny_config, capsys):
     capsys.readouterr()
     assert cache_state()["tokens"] == "computed"
     assert cache_state()["tokens"] == "reused"
-    assert not list(Path(tiny_config.cache_dir).glob(".*partial*"))
+    assert not list(cache_dir.glob(".*partial*"))
     assert cache_state(["--no-cache"]) == {"vocab": "computed", "tokens": "computed"}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_full_disk_while_a_model_is_saved(tmp_path):
+    """The `.keras` model written where every write fails with ENOSPC (the
+    temporary file is a link to /dev/full): one line naming the file, the
+    earlier file untouched, no temporary file left."""
+    path = tmp_path / "fnet.keras"
+    path.write_bytes(b"earlier")
+    os.symlink("/dev/full", tmp_path / ".fnet.partial.keras")
+    with pytest.raises(WriteError) as failed:
+        with atomic_path(path) as partial:
+            build().save(partial)
+    assert str(failed.value) == f"cannot write {path}: No space left on device"
+    assert os.listdir(tmp_path) == ["fnet.keras"] and path.read_bytes() == b"earlier"
+
+
+def test_a_failed_write_names_the_file(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WriteError, match="^cannot write .*file/results.json: "):
+        write_text(tmp_path / "file" / "results.json", "{}")

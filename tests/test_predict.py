@@ -11,6 +11,7 @@ import numpy as np
 from conftest import TUTORIAL, run_script
 from fnet_imdb import cli, predict as predict_command, preprocessing
 from fnet_imdb.predict import classify, load_run
+from fnet_imdb.vocabulary import write_vocabulary
 
 
 def fc_rows(run_dir, texts):
@@ -77,6 +78,52 @@ def test_predict_in_a_fresh_process_gives_the_same_probabilities(tiny_run):
             np.testing.assert_allclose(
                 row["probabilities"][kind], probability, atol=1e-5
             )
+
+
+def small_run(folder, finished):
+    """A run folder holding the models of `finished`, trained or not (small
+    real models on a small vocabulary), as an interrupted run leaves it."""
+    import keras
+
+    folder.mkdir(parents=True)
+    write_vocabulary(folder / "vocab.txt", ["[PAD]", "[UNK]", "good", "bad"])
+    for kind in finished:
+        inputs = keras.Input(shape=(None,), dtype="int32")
+        x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(4, 2)(inputs))
+        outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+        keras.Model(inputs, outputs).save(folder / f"{kind}.keras")
+    models = {kind: {"runs": [{"seed": 42}]} for kind in finished}
+    results = {"config": {"max_seq_len": 8}, "models": models, "complete": False}
+    (folder / "results.json").write_text(json.dumps(results))
+
+
+def test_predict_serves_the_newest_finished_run(tmp_path, monkeypatch, capsys):
+    """Without --run-dir, the newest run holding the model asked for, said in
+    one line; a run still training (`latest`) is passed over, and named when
+    asked for explicitly, with the run to use instead."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = predict(capsys, "good")
+    assert (code, err.count("\n")) == (1, 1)
+    assert err.startswith("error: no run under runs/ has a trained model; ")
+    small_run(tmp_path / "runs/20261201-090000", ["fnet", "transformer"])
+    small_run(tmp_path / "runs/20261202-090000", ["fnet"])
+    small_run(tmp_path / "runs/20261203-090000", [])
+    os.symlink("20261203-090000", tmp_path / "runs/latest")
+
+    code, out, err = predict(capsys, "good")
+    assert err == "using runs/20261202-090000 (the newest run with a trained fnet)\n"
+    assert code == 0 and out.startswith("fnet: ") and "transformer" not in out
+    code, out, err = predict(capsys, "--model", "transformer", "good")
+    assert err == (
+        "using runs/20261201-090000 (the newest run with a trained transformer)\n"
+    )
+    assert code == 0 and out.startswith("transformer: ")
+    code, out, err = predict(capsys, "--run-dir", "runs/latest", "good")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: runs/20261203-090000 has no trained model yet; the newest "
+        "finished run is runs/20261202-090000\n"
+    )
 
 
 LOAD_WITH_KERAS_ONLY = """

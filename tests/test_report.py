@@ -1,16 +1,22 @@
 """Tests of scripts/report.py: the committed pages match their records, a
-changed record makes a page stale until the tables are made again, and the
-README's figures come from a generated table of docs/."""
+changed record or table spec makes a page stale until the tables are made
+again, the README's figures come from a generated table of docs/ and its
+verdict from the paired record; and of benchmarks/gpu_summary.py's tables."""
 
 import json
 import re
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gpu_summary
 import report
-from conftest import ROOT
+from fnet_imdb import comparison, paired
+from test_paired import fake_run_folder
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A measured figure: a percentage, a duration, a ratio or a gap in points.
 FIGURE = re.compile(
@@ -74,7 +80,86 @@ def test_every_figure_of_the_readme_is_in_a_generated_docs_table():
     assert [figure for figure in figures if figure not in generated] == []
     rows = [line for line in regions(readme)["headline"].splitlines() if "|" in line]
     results = regions((ROOT / "docs" / "results.md").read_text())["headline"]
-    assert len(rows) == 6 and all(row in results.splitlines() for row in rows)
+    assert len(rows) == 8 and all(row in results.splitlines() for row in rows)
+
+
+def test_the_readme_verdict_comes_from_the_paired_record():
+    """The sentence under the headline is the paired record's verdict: one
+    seed, so it says its interval covers the test reviews only."""
+    folder = ROOT / "docs" / "cpu_official_test_paired" / "seed42"
+    results = json.loads((folder / "results.json").read_text())
+    found = paired.from_records([(results, dict(np.load(folder / "predictions.npz")))])
+    headline = regions((ROOT / "README.md").read_text())["headline"]
+    verdict = comparison.verdict(found)
+    assert f"\n\n{verdict}\n\n" in headline
+    assert (
+        "At training seed 42, FNet is 1.52 points less accurate than the Transformer (95% CI -1.98 to -1.06, 0.92 points wide, over the test reviews only)"
+        in verdict
+    )
+    assert "understates the uncertainty and cannot settle whether" in verdict
+    assert "FNet trains 2.46x faster (one seed: no interval)." in verdict
+
+
+def test_changed_predictions_make_the_paired_regions_stale(checkout, capsys):
+    record = (
+        checkout / "docs" / "cpu_official_test_paired" / "seed42" / "predictions.npz"
+    )
+    arrays = dict(np.load(record))
+    arrays["fnet"] = arrays["labels"].astype(np.float16)  # FNet now always right.
+    np.savez(record, **arrays)
+    assert report.main(["--root", str(checkout), "--check"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "README.md: stale tables headline (run python scripts/report.py)",
+        "docs/results.md: stale tables headline, paired (run python scripts/report.py)",
+    ]
+    assert report.main(["--root", str(checkout)]) == 0
+    results = (checkout / "docs" / "results.md").read_text()
+    assert "| 42 | 100.00% | 86.01% | 3,497 | 0 |" in results  # Its errors.
+    assert "seed 42, FNet is 13.99 points more accurate than the Transformer" in results
+
+
+def test_a_table_is_what_its_spec_says(checkout, capsys):
+    """Columns, blocks and formats come from docs/tables.json."""
+    spec = checkout / "docs" / "tables.json"
+    tables = json.loads(spec.read_text())
+    columns = tables["cpu_official_test"][0]["columns"]
+    del columns[2]  # `fit`
+    columns[-1] = [" test accuracy, per mille", "test_accuracy", "{:.1%}"]
+    tables["cpu_official_test"][0]["blocks"][0]["where"] = {"model": ["transformer"]}
+    spec.write_text(json.dumps(tables))
+    assert report.main(["--root", str(checkout)]) == 0
+    assert "rewrote docs/results.md (cpu_official_test)" in capsys.readouterr().out
+    table = regions((checkout / "docs" / "results.md").read_text())["cpu_official_test"]
+    lines = table.splitlines()
+    assert lines[0] == (
+        "| model | seed | validation accuracy, epoch 3 | test accuracy, per mille |"
+    )
+    assert lines[2:4] == [
+        "| Transformer | 42 | 87.92% | 84.8% |",
+        "| Transformer | 1 | 87.78% | 85.0% |",
+    ]
+    assert lines[4] == ""
+
+
+def test_gpu_summary_adds_the_paired_comparison_of_a_run_with_predictions(tmp_path):
+    results, _ = fake_run_folder(tmp_path / "train", [42, 1])
+    for model in results["models"].values():
+        for run in model["runs"]:
+            run.update(history={"val_accuracy": [0.8]}, test_accuracy=0.8)
+        model["summary"] = comparison.summarise(model["runs"])
+    results["environment"] = {"keras_backend": "jax", "device": "gpu", "python": "3.12"}
+    results["environment"].update(
+        {"keras": "3.15.1", "keras-hub": "0.32.0", "jax": "0.11"}
+    )
+    results["config"] = {"holdout_test": 0, "epochs": 3, "batch_size": 64}
+    results["config"].update({"max_seq_len": 512, "fourier": "keras"})
+    (tmp_path / "train" / "results.json").write_text(json.dumps(results))
+    assert gpu_summary.main([str(tmp_path)]) == 0
+    summary = (tmp_path / "summary.md").read_text()
+    found = paired.paired_comparison(results, tmp_path / "train")
+    assert comparison.paired_markdown(found) in summary
+    assert "Python 3.12, Keras 3.15.1, keras-hub 0.32.0, JAX 0.11;" in summary
+    assert "wide, over 2 training seeds and the test reviews" in summary
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,23 @@
 """Tests for `fnet_imdb.resume`: a fit killed in an epoch resumes from its
 last complete backup, with the whole history, its time and its best weights."""
 
+import errno
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from fnet_imdb import resume
 from fnet_imdb.batches import Batches
+from fnet_imdb.cache import WriteError
 from fnet_imdb.resume import Backup
+
+ROOT = Path(__file__).resolve().parents[1]
 
 EPOCHS = 4
 TOKENS = np.random.default_rng(0).integers(1, 50, size=(400, 16)).astype("int32")
@@ -120,7 +129,7 @@ def test_backup_keeps_one_complete_folder(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["current", f"epoch-{EPOCHS}"]
     assert (folder / "current").read_text() == f"epoch-{EPOCHS}\n"
     kept = folder / f"epoch-{EPOCHS}"
-    names = ["latest.weights.h5", "state.json", "training_metadata.json"]
+    names = ["latest.keras", "state.json", "training_metadata.json"]
     assert sorted(p.name for p in kept.iterdir()) == names
     assert json.loads((kept / "training_metadata.json").read_text())["epoch"] == 4
     state = json.loads((kept / "state.json").read_text())
@@ -141,13 +150,13 @@ def test_half_written_backup_is_not_trusted(tmp_path):
     with pytest.raises(Killed):
         fit(build(), [Backup(folder), KillDuringEpoch()])
     (folder / "epoch-3").mkdir()
-    (folder / "epoch-3" / "latest.weights.h5").write_bytes(b"\x89HDF")
+    (folder / "epoch-3" / "latest.keras").write_bytes(b"PK\x03\x04")
     (folder / ".current.partial").write_text("epoch-3")
     backup = Backup(folder)
     assert backup.epochs_done == 2
     assert sorted(p.name for p in folder.iterdir()) == ["current", "epoch-2"]
 
-    weights = folder / "epoch-2" / "latest.weights.h5"
+    weights = folder / "epoch-2" / "latest.keras"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     backup = Backup(folder)
     assert (backup.epochs_done, backup.resumed_from, backup.history) == (0, None, {})
@@ -166,15 +175,15 @@ def test_half_written_backup_is_not_trusted(tmp_path):
 def test_keep_best_restores_lowest_val_loss_across_a_resume(
     tmp_path, val_losses, best_epoch
 ):
-    """`restore_best` loads the weights of the epoch of lowest `val_loss`
-    (the first of a tie), before or after the kill."""
+    """`fit` ends with the weights of the epoch of lowest `val_loss` (the
+    first of a tie), before or after the kill, as `EarlyStopping` restores them."""
     model, backup, at_epoch = killed_then_resumed(
         tmp_path / "backup", keep_best=True, val_losses=val_losses
     )
     assert backup.history["val_loss"] == val_losses
     if best_epoch < EPOCHS:
-        assert not np.array_equal(model.get_weights()[0], at_epoch[best_epoch][0])
-    assert backup.restore_best(model) == best_epoch
+        assert not np.array_equal(at_epoch[EPOCHS][0], at_epoch[best_epoch][0])
+    assert backup.best["epoch"] == best_epoch
     for a, b in zip(model.get_weights(), at_epoch[best_epoch]):
         np.testing.assert_array_equal(a, b)
 
@@ -182,3 +191,90 @@ def test_keep_best_restores_lowest_val_loss_across_a_resume(
 def test_restore_best_needs_keep_best(tmp_path):
     with pytest.raises(ValueError, match="no best weights kept"):
         Backup(tmp_path).restore_best(build())
+
+
+def fail_in_epoch(monkeypatch, epoch, where):
+    """Make the backup of `epoch` (1-based) fail with a full disk: halfway
+    through its weights archive, or on writing the pointer to it."""
+    save_state, write_text = resume.save_state, resume.write_text
+
+    def half_then_full(model, path):
+        save_state(model, path)
+        if path.parent.name == f"epoch-{epoch}":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def pointer_full(path, text):
+        if text == f"epoch-{epoch}\n":
+            raise WriteError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        write_text(path, text)
+
+    if where == "weights":
+        monkeypatch.setattr(resume, "save_state", half_then_full)
+    else:
+        monkeypatch.setattr(resume, "write_text", pointer_full)
+
+
+@pytest.mark.parametrize("where", ["weights", "pointer"])
+def test_a_failed_backup_keeps_the_previous_one(tmp_path, monkeypatch, where):
+    """A full disk while epoch 3's backup is written: one line naming the
+    epoch, its folder removed, and epoch 2's backup resumed by the rerun."""
+    folder = tmp_path / "backup"
+    fail_in_epoch(monkeypatch, 3, where)
+    with pytest.raises(ValueError) as failed:
+        fit(build(), [Backup(folder)])
+    assert str(failed.value) == (
+        f"cannot write the backup of epoch 3 to {folder / 'epoch-3'}: "
+        "No space left on device"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["current", "epoch-2"]
+    monkeypatch.undo()
+    model, backup = build(), Backup(folder)
+    assert (backup.epochs_done, backup.resumed_from) == (2, 2)
+    before = {name: values[:] for name, values in backup.history.items()}
+    fit(model, [backup], first_epoch=backup.epochs_done)
+    assert {len(values) for values in backup.history.values()} == {EPOCHS}
+    assert {name: values[:2] for name, values in backup.history.items()} == before
+
+
+FULL_DISK_AFTER_EPOCH_1 = """
+import resource, signal, sys
+from fnet_imdb import backend, cli
+backend.choose_backend()  # Imports TensorFlow quietly, as the program does.
+import keras
+from fnet_imdb.resume import Backup
+from test_resume import build, fit
+
+class FileSizeLimit(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:  # Writes past 8 kB fail with EFBIG from now on.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (8000, resource.RLIM_INFINITY))
+
+callbacks = [Backup(sys.argv[1]), FileSizeLimit()]
+sys.exit(cli.run_command(lambda argv: fit(build(), callbacks), []))
+"""
+
+
+def test_a_full_disk_ends_the_process_in_one_line(tmp_path):
+    """A write of epoch 2's backup that really fails (a file size limit, as a
+    full disk; Keras's `save_weights` made h5py flood stderr and crash here):
+    exit 1 with one line, epoch 1's backup kept for the rerun."""
+    folder = tmp_path / "backup"
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_AFTER_EPOCH_1, str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"},
+        timeout=240,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr == (
+        f"error: cannot write the backup of epoch 2 to {folder / 'epoch-2'}: "
+        "File too large\n"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["current", "epoch-1"]
+    backup = Backup(folder)
+    assert (backup.epochs_done, backup.resumed_from) == (1, 1)
+    assert {len(values) for values in backup.history.values()} == {1}

@@ -202,3 +202,35 @@ def test_default_run_resumes_latest_if_interrupted_and_free(tmp_path, holder):
     with rundir.open_run(None, SETTINGS, runs) as run:
         assert run.folder not in (first, second, third) and run.previous is None
     assert json.loads((third / "results.json").read_text())["complete"]
+
+
+def finished_run(folder, kinds=("fnet", "transformer"), saved=None):
+    """A run folder whose results record a finished run of each of `kinds`,
+    and the `.keras` files of `saved` (default: the same kinds)."""
+    folder.mkdir(parents=True)
+    models = {kind: {"runs": [{"seed": 42}]} for kind in kinds}
+    (folder / "results.json").write_text(json.dumps({"models": models}))
+    for kind in kinds if saved is None else saved:
+        (folder / f"{kind}.keras").write_bytes(b"")
+    return folder
+
+
+def test_newest_finished_run_by_its_name(tmp_path):
+    """The latest start by the folder's name (a `-N` suffix counted as a
+    number), holding the models asked for; an interrupted run serves the
+    models it finished; folders named otherwise, and `latest`, are skipped."""
+    runs = tmp_path / "runs"
+    assert rundir.newest_finished(runs_root=runs) == (None, [])
+    both = finished_run(runs / "20261203-101500-2")
+    finished_run(runs / "20261203-101500")
+    fnet_only = finished_run(runs / "20261203-101500-10", ["fnet"])
+    unsaved = finished_run(runs / "20261204-000000", saved=[])
+    rundir.point_latest(runs, unsaved)
+    (runs / "20261205-000000").mkdir()  # Started, nothing finished yet.
+    finished_run(runs / "zz-copied-run")
+    assert rundir.newest_finished(runs_root=runs) == (fnet_only, ["fnet"])
+    assert rundir.newest_finished(["transformer"], runs) == (both, ["transformer"])
+    assert rundir.trained_models(both) == ["fnet", "transformer"]
+    assert rundir.trained_models(unsaved) == []
+    (fnet_only / "results.json").write_text('{"models": ')
+    assert rundir.newest_finished(runs_root=runs)[0] == both
