@@ -57,8 +57,9 @@ def choose_backend():
     PyTorch where it sees a CUDA GPU, else TensorFlow (fastest on our CPUs,
     README).
 
-    Call it before Keras is imported. TensorFlow as the backend is imported here,
-    quietly. Returns the backend.
+    Call it before Keras is imported. TensorFlow is imported here, quietly,
+    wherever it is installed: keras-hub imports it on every backend. Returns
+    the backend.
     """
     backend = configured_backend()
     if backend is None:
@@ -74,6 +75,9 @@ def choose_backend():
         os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
         import_tensorflow()
+    else:
+        with contextlib.suppress(ImportError):  # Not installed: keras-hub runs on.
+            import_tensorflow()
     return backend
 
 

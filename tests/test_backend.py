@@ -16,7 +16,9 @@ from fnet_imdb import backend
 
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
-    """An empty `KERAS_HOME` and no `KERAS_BACKEND`; returns keras.json's path."""
+    """An empty `KERAS_HOME`, no `KERAS_BACKEND`, and TensorFlow's quiet import
+    left out; returns keras.json's path."""
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: None)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     return tmp_path / "keras.json"
@@ -73,12 +75,28 @@ def test_configured_backend_none(keras_home, text):
 def test_choose_backend_keeps_keras_json(keras_home, monkeypatch):
     """A backend chosen in keras.json is kept: `KERAS_BACKEND` stays unset."""
     keras_home.write_text(json.dumps({"backend": "jax"}))
-    imported = []
-    monkeypatch.setattr(backend, "import_tensorflow", lambda: imported.append(1))
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
     assert backend.choose_backend() == "jax"
     assert "KERAS_BACKEND" not in os.environ
-    assert imported == []
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_choose_backend_imports_tensorflow_quietly_where_installed(
+    keras_home, monkeypatch, installed
+):
+    """keras-hub imports TensorFlow on every backend: where it is installed, it
+    is imported first, its logs silenced and its GPUs hidden from it."""
+    imported = []
+
+    def import_tensorflow():
+        if not installed:
+            raise ModuleNotFoundError("No module named 'tensorflow'")
+        imported.append(1)
+
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    monkeypatch.setattr(backend, "import_tensorflow", import_tensorflow)
+    assert backend.choose_backend() == "torch"
+    assert imported == ([1] if installed else [])
 
 
 def test_choose_backend_keras_json_tensorflow_on_cpu(keras_home, monkeypatch):
