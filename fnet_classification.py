@@ -36,7 +36,7 @@ Keras 3 runs on JAX, TensorFlow or PyTorch. TensorFlow prepares the data
 (reading reviews, the vocabulary, the tokenizer); training reads numpy token ids
 and runs on any backend. The backend you chose (`KERAS_BACKEND` or
 `~/.keras/keras.json`) is respected; otherwise we pick JAX where it lists a GPU
-or a TPU, and TensorFlow on a CPU.
+or a TPU, else PyTorch where it sees a CUDA GPU, else TensorFlow on a CPU.
 
 In a notebook, pick an accelerator first (in Colab: Runtime > Change runtime type,
 a GPU or a TPU), then install the project and fetch the IMDb archive; the program

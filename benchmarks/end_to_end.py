@@ -4,20 +4,25 @@ Runs `fnet_classification.py` once per variant, each in its own process from the
 repository root, one after the other:
 
   reference       every speed-up off: KERAS_BACKEND=jax (the original example's
-                  backend), --vocab-trainer keras --fourier keras --no-cache
-  default-cold    the defaults (the script picks the backend), with an empty
-                  --cache-dir DIR/cache
-  default-cached  the same command again, on the warm cache: the cached rerun
-  bucketed        default-cached plus --bucket-by-length (opt-in; changes the math)
-  mixed-precision default-cached plus --mixed-precision (opt-in; changes the math)
-  all-opt-in      default-cached plus both opt-in flags
+                  backend), --vocab-trainer keras --fourier keras
+  default         the defaults (the script picks the backend)
+  prepared        the rerun that skips the data steps: `python -m
+                  fnet_imdb.prepare --no-cache` writes DIR/prepared-data once (timed,
+                  in its own process), then the defaults train with --prepared
+  bucketed        prepared plus --bucket-by-length (opt-in; changes the math)
+  mixed-precision prepared plus --mixed-precision (opt-in; changes the math)
+  all-opt-in      prepared plus both opt-in flags
 
-and prints a table of stage timings (from each run's results.json), the time
-from launch to the first training step (Python start-up and imports included),
-training times, accuracies and total wall time, with the reference/default-cold
-speed-up. Arguments after `--` go to every run; their paths are relative to the
-repository root. Each run writes DIR/<variant>/ and its output to
-DIR/<variant>.log; everything measured goes to DIR/end_to_end.json.
+and prints a table from each run's results.json: the prepare command's wall
+time (for the variants that train from its folder), the seconds from the run's
+start (imports done) to the end of its data steps and to its first training
+step, each model's training time and accuracies (means over its seeds), and
+the process's total wall time, with the reference/default ratio. Arguments
+after `--` go to every run, their paths relative to the repository root; the
+prepare command gets only the data flags among them (and --quiet, --debug),
+and the runs on its folder get the others. Each run writes DIR/<variant>/ and
+its output to DIR/<variant>.log (DIR/prepare.log for the prepare command);
+everything measured goes to DIR/end_to_end.json.
 
     python benchmarks/end_to_end.py --output-dir DIR -- \\
         --archive ../shared/imdb/aclImdb_train.tar.gz --holdout-test 0.2 --epochs 1
@@ -33,38 +38,64 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
+
 OPT_IN = {
     "bucketed": ["--bucket-by-length"],
     "mixed-precision": ["--mixed-precision"],
     "all-opt-in": ["--bucket-by-length", "--mixed-precision"],
 }
-VARIANTS = ("reference", "default-cold", "default-cached", *OPT_IN)
-SPEEDUP = "reference/default-cold"
+ON_PREPARED = ("prepared", *OPT_IN)
+VARIANTS = ("reference", "default", *ON_PREPARED)
+SPEEDUP = "reference/default"
+PREPARE_ROW = "prepare, once (own process)"
+PREPARED_DATA = "prepared-data"  # Not "prepared": that is a run folder.
 
 
-def variant(name, out):
-    """The environment and the flags that make a variant."""
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+# The flags of the prepare command, those that take no value, and those that
+# both commands take.
+DATA_FLAGS = {flag(name) for name in cli.DATA_RECIPE}
+DATA_FLAGS |= {flag(option.name) for option in cli.OPTIONS if option.data}
+SWITCHES = {flag(option.name) for option in cli.OPTIONS if option.parse is bool}
+SWITCHES.add("--debug")
+SHARED_FLAGS = {"--quiet", "--debug"}
+
+
+def split_arguments(extra):
+    """(the prepare command's arguments, the others) of `extra`: each flag
+    with its value, --quiet and --debug in both."""
+    data, other, i = [], [], 0
+    while i < len(extra):
+        name = extra[i].split("=", 1)[0]
+        takes_value = name not in SWITCHES and "=" not in extra[i]
+        group = extra[i : i + 1 + takes_value]
+        if name in DATA_FLAGS or name in SHARED_FLAGS:
+            data += group
+        if name not in DATA_FLAGS:
+            other += group
+        i += len(group)
+    return data, other
+
+
+def environment(name):
+    """The environment of a variant's processes."""
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env["PYTHONUNBUFFERED"] = "1"  # The log follows the run as it goes.
-    if name == "reference":
-        flags = ["--vocab-trainer=keras", "--fourier=keras", "--no-cache"]
-        return {**env, "KERAS_BACKEND": "jax"}, flags
-    flags = ["--cache-dir", str(out / "cache")]
-    return env, flags + OPT_IN.get(name, [])
+    return {**env, "KERAS_BACKEND": "jax"} if name == "reference" else env
 
 
-def run(name, extra, out):
-    """Run one variant; return what it measured."""
-    env, flags = variant(name, out)
-    run_dir, log = out / name, out / f"{name}.log"
-    command = [sys.executable, "fnet_classification.py", *extra, *flags]
-    command += ["--output-dir", str(run_dir)]
-    if name == "default-cold":
-        shutil.rmtree(out / "cache", ignore_errors=True)
-    (run_dir / "results.json").unlink(missing_ok=True)  # Never read a stale one.
+def launch(name, command, env, out):
+    """Run one command from the repository root, its output in DIR/<name>.log;
+    return its record (exit status, wall time, a failed run's log tail)."""
+    log = out / f"{name}.log"
     print(f"{name}: started, log in {log}", flush=True)
     with open(log, "w") as file:
-        launched, start = time.time(), time.perf_counter()
+        start = time.perf_counter()
         code = subprocess.run(
             command, cwd=REPO_ROOT, env=env, stdout=file, stderr=subprocess.STDOUT
         ).returncode
@@ -76,45 +107,77 @@ def run(name, extra, out):
         print(f"{name}: FAILED (exit status {code}) after {wall:.1f} s; log ends:")
         print("\n".join("    " + line for line in tail))
         return {**record, "log_tail": tail}
-    results = json.loads((run_dir / "results.json").read_text())
-    first_step = results.get("first_step_unix_time")  # None if nothing trained.
-    if first_step is not None:
-        record["seconds_to_first_step"] = first_step - launched
     print(f"{name}: done in {wall:.1f} s", flush=True)
-    return {**record, "results": results}
+    return record
 
 
-def stages(record):
+def prepare(data_args, out):
+    """Write DIR/prepared-data from scratch (no cache); return the command's record."""
+    # Never train on a stale folder.
+    shutil.rmtree(out / PREPARED_DATA, ignore_errors=True)
+    command = [sys.executable, "-m", "fnet_imdb.prepare", *data_args, "--no-cache"]
+    command += ["--output-dir", str(out / PREPARED_DATA)]
+    return launch("prepare", command, environment("prepare"), out)
+
+
+def run(name, extra, out):
+    """Run one variant; return its record, with its results.json if it succeeded."""
+    if name in ON_PREPARED:
+        flags = split_arguments(extra)[1] + ["--prepared", str(out / PREPARED_DATA)]
+        flags += OPT_IN.get(name, [])
+    elif name == "reference":
+        flags = [*extra, "--vocab-trainer=keras", "--fourier=keras"]
+    else:
+        flags = list(extra)
+    run_dir = out / name
+    command = [sys.executable, "fnet_classification.py", *flags]
+    command += ["--output-dir", str(run_dir)]
+    (run_dir / "results.json").unlink(missing_ok=True)  # Never read a stale one.
+    record = launch(name, command, environment(name), out)
+    if record["returncode"]:
+        return record
+    return {**record, "results": json.loads((run_dir / "results.json").read_text())}
+
+
+def stages(record, prepared):
     """{row label: value} for one variant: seconds, accuracies, or text."""
+    values = {PREPARE_ROW: None}
+    if record["variant"] in ON_PREPARED:
+        failed = f"failed (exit status {prepared['returncode']})"
+        values[PREPARE_ROW] = (
+            failed if prepared["returncode"] else prepared["wall_seconds"]
+        )
     results = record.get("results")
     if results is None:
-        return {"total wall": f"failed (exit status {record['returncode']})"}
+        return {**values, "total wall": f"failed (exit status {record['returncode']})"}
     timings, models = results["timings"], results["models"]
-    values = {stage: timings.get(stage) for stage in ("data", "vocab", "tokenize")}
-    cache = results["cache"]
-    values["cache (vocab, tokens)"] = f"{cache.get('vocab')}, {cache.get('tokens')}"
-    values["to first step (from launch)"] = record.get("seconds_to_first_step")
+    values["data (from run start)"] = timings.get("data")
+    values["to first step (from run start)"] = timings.get("to_first_step")
     test = "stand-in test" if results["config"]["holdout_test"] else "test"
-    for kind, metrics in models.items():
-        values[f"train {kind}"] = metrics["train_seconds"]
-    for kind, metrics in models.items():
-        values[f"val accuracy {kind}"] = metrics["history"]["val_accuracy"][-1]
-    for kind, metrics in models.items():
-        values[f"{test} accuracy {kind}"] = metrics["test_accuracy"]
+    for key, label in [
+        ("train_seconds", "train"),
+        ("val_accuracy", "val accuracy"),
+        ("test_accuracy", f"{test} accuracy"),
+    ]:
+        for kind, model in models.items():
+            summary = model["summary"][key]
+            seeds = f" (mean of {summary['n']} seeds)" if summary["n"] > 1 else ""
+            values[f"{label} {kind}{seeds}"] = summary["mean"]
     return {**values, "total wall": record["wall_seconds"]}
 
 
-def comparison(records):
-    """{row label: {variant: value}}, with the reference/default-cold time ratio."""
+def comparison(records, prepared):
+    """{row label: {variant: value}}, with the reference/default time ratio."""
     table = {}
     for record in records:
-        for label, value in stages(record).items():
+        for label, value in stages(record, prepared).items():
             table.setdefault(label, {})[record["variant"]] = value
     table["total wall"] = table.pop("total wall")  # Last, even if a run failed.
+    table = {k: v for k, v in table.items() if any(x is not None for x in v.values())}
     for label, values in table.items():
-        ref, cold = values.get("reference"), values.get("default-cold")
-        if "accuracy" not in label and isinstance(ref, float) and cold:
-            values[SPEEDUP] = ref / cold
+        ref, default = values.get("reference"), values.get("default")
+        if "accuracy" not in label and isinstance(ref, float) and default:
+            values[SPEEDUP] = ref / default
     return table
 
 
@@ -148,7 +211,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],
         usage="%(prog)s [--output-dir DIR] [--variants V,V] [-- ARGUMENTS ...]",
-        epilog="Arguments after -- are passed to fnet_classification.py.",
+        epilog="Arguments after -- are passed to fnet_classification.py (the data "
+        "flags among them to python -m fnet_imdb.prepare).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     default_dir = REPO_ROOT / "benchmarks" / "results" / "end_to_end"
@@ -164,15 +228,22 @@ def main(argv=None):
         parser.error(f"--variants: choose from {','.join(VARIANTS)}")
     out = args.output_dir.resolve()  # The runs start in the repository root.
     out.mkdir(parents=True, exist_ok=True)
-    records = []
-    for name in (n for n in VARIANTS if n in chosen):  # Cold before cached.
+    data_args, train_args = split_arguments(extra)
+    summary = {"argv": argv, "extra_args": extra, "prepare_args": data_args}
+    summary["args_on_prepared"] = train_args
+    records, prepared = [], None
+    for name in (n for n in VARIANTS if n in chosen):
+        if name in ON_PREPARED and prepared is None:  # Once, before its first use.
+            prepared = prepare(data_args, out)
         records.append(run(name, extra, out))
-        table = comparison(records)
-        summary = {"argv": argv, "extra_args": extra, "table": table}
-        write_json(out / "end_to_end.json", {**summary, "variants": records})
-    print_table(table, [r["variant"] for r in records] + [SPEEDUP])
+        table = comparison(records, prepared)
+        result = {**summary, "table": table, "prepare": prepared, "variants": records}
+        write_json(out / "end_to_end.json", result)
+    ratio = [SPEEDUP] if any(SPEEDUP in values for values in table.values()) else []
+    print_table(table, [r["variant"] for r in records] + ratio)
     print(f"\nWrote {out / 'end_to_end.json'}")
-    return 1 if any(r["returncode"] for r in records) else 0
+    failed = [r for r in [prepared, *records] if r and r["returncode"]]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
