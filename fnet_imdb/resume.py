@@ -46,6 +46,29 @@ def random_states(model):
     return [v for v in model.variables if id(v) not in weights]
 
 
+def torch_generator_states():
+    """PyTorch's global generators' states (CPU, then each GPU's) as lists of
+    bytes, or None on another backend: on PyTorch, Keras's Dropout without a
+    seed draws from them, not from its seed generator."""
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    states = [torch.get_rng_state()]
+    states += torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return [state.tolist() for state in states]
+
+
+def restore_torch_generators(states):
+    """Set PyTorch's global generators to `torch_generator_states()`'s."""
+    import torch
+
+    cpu, *gpus = [torch.tensor(state, dtype=torch.uint8) for state in states]
+    torch.set_rng_state(cpu)
+    if gpus:
+        torch.cuda.set_rng_state_all(gpus)
+
+
 class Backup(keras.callbacks.BackupAndRestore):
     """Keras's `BackupAndRestore`, each epoch in a fresh folder
     `epoch-<K>/` that the file `current` names once it is complete, so a
@@ -54,7 +77,8 @@ class Backup(keras.callbacks.BackupAndRestore):
     Besides the weights, optimizer and epoch that Keras's restores (saved
     with `save_state`, see there why), each backup keeps in `state.json` the
     history of all epochs so far, the seconds each earlier process trained
-    (up to its last backup), the dropout generators' states and, with
+    (up to its last backup), the dropout generators' states (PyTorch's global
+    generators' too, on that backend) and, with
     `keep_best`, the epoch of lowest `val_loss`, whose weights it keeps in
     `best.keras`. Anything the pointer does not name is removed.
     """
@@ -68,6 +92,7 @@ class Backup(keras.callbacks.BackupAndRestore):
         self.segments = state.get("segments", [])
         self.best = state.get("best")
         self.random_states = state.get("random_states")
+        self.torch_generators = state.get("torch_generators")
         self.resumed_from = self.epochs_done or None
         self._remove_all_but(self.current)
         self.started = self.ended = None
@@ -109,6 +134,8 @@ class Backup(keras.callbacks.BackupAndRestore):
                 raise ValueError(f"{self.folder} holds the backup of another model")
             for variable, value in zip(states, self.random_states):
                 variable.assign(np.array(value, dtype=variable.dtype))
+            if self.torch_generators is not None:
+                restore_torch_generators(self.torch_generators)
         self.started, self.ended = time.perf_counter(), None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -129,6 +156,7 @@ class Backup(keras.callbacks.BackupAndRestore):
                 keras.ops.convert_to_numpy(v).tolist()
                 for v in random_states(self.model)
             ],
+            "torch_generators": torch_generator_states(),
         }
         folder = self.folder / f"epoch-{epoch + 1}"
         try:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import TUTORIAL, run_script
 from fnet_imdb import cli, predict as predict_command, preprocessing
@@ -24,6 +25,7 @@ def predict(capsys, *args):
     return code, captured.out, captured.err
 
 
+@pytest.mark.backend
 def test_predict_separates_clear_reviews(tiny_run, capsys):
     run_dir, _ = tiny_run
     good = "A wonderful, brilliant and moving film. Superb actors!"
@@ -59,6 +61,7 @@ def test_predict_refuses_an_incomplete_run(tmp_path, capsys):
     assert "is not a training run's output folder" in err and err.count("\n") == 1
 
 
+@pytest.mark.backend
 def test_predict_in_a_fresh_process_gives_the_same_probabilities(tiny_run):
     """As a user runs it, with no library chatter on stderr."""
     run_dir, _ = tiny_run

@@ -99,6 +99,7 @@ def killed_then_resumed(backup_dir, keep_best=False, val_losses=None):
     return model, backup, {**first.at_epoch, **second.at_epoch}
 
 
+@pytest.mark.backend
 def test_resumed_fit_equals_uninterrupted_fit(tmp_path):
     """Killed during the third epoch and resumed, the run's merged history
     and final weights equal an uninterrupted run's exactly (measured on CPU
@@ -172,6 +173,7 @@ def test_half_written_backup_is_not_trusted(tmp_path):
     "val_losses, best_epoch",
     [([0.3, 0.4, 0.3, 0.5], 1), ([0.5, 0.4, 0.4, 0.2], 4)],
 )
+@pytest.mark.backend
 def test_keep_best_restores_lowest_val_loss_across_a_resume(
     tmp_path, val_losses, best_epoch
 ):
