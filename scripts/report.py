@@ -74,6 +74,8 @@ def flatten(records, name):
             | {key: figures[v["variant"]] for key, figures in record["table"].items()}
             for v in record["variants"]
         ]
+    elif "result" in record:  # backend_record.py: a benchmark's output, kept.
+        items = record["result"]
     elif "results" in record:  # backend_equivalence.py
         items = [{**record["settings"], **result} for result in record["results"]]
     else:  # results.json; an older one holds its single run in the model's entry.
