@@ -354,7 +354,7 @@ def test_default_run_downloads_once_then_reuses_the_archive(server, tmp_path):
     argv = flags + ["--epochs", "1", "--models", "fnet", "--data-url", server.url]
     argv += ["--sha256", hashlib.sha256(server.body).hexdigest()]
     argv += ["--download-dir", str(tmp_path / "data")]
-    argv += ["--output-dir", str(tmp_path / "run"), "--cache-dir", str(tmp_path)]
+    argv += ["--output-dir", str(tmp_path / "run")]
     first = run_tutorial(*argv)
     assert len(server.ranges) == 1
     assert (tmp_path / "data" / "aclImdb_v1.tar.gz").read_bytes() == server.body

@@ -425,7 +425,7 @@ def test_the_notebook_runs_end_to_end_on_the_fixture(tmp_path):
     notebook = nbformat.read(ROOT / "fnet_classification.ipynb", as_version=4)
     flags = f"--smoke --epochs 2 --output-dir {tmp_path / 'run'}"
     environment = {
-        "FNET_IMDB_FLAGS": f"{flags} --cache-dir {tmp_path / 'cache'}",
+        "FNET_IMDB_FLAGS": flags,
         "PYTHONPATH": str(ROOT),
     }
     executed = tutobook.execute_notebook(
