@@ -66,16 +66,14 @@ def flatten(records, name):
     runs), step time, variant (end_to_end.py) or model, each with the record's
     provenance: machine, settings, meaning of its variants, shared seeds."""
     record, source = records.load(name), records.source(name)
-    if isinstance(record, list):
-        items = record
+    if isinstance(record, list) or "result" in record:  # (backend_record.py's)
+        items = record if isinstance(record, list) else record["result"]
     elif "variants" in record:  # end_to_end.py: a column of figures per variant.
         items = [
             {**v["results"], "variant": v["variant"]}
             | {key: figures[v["variant"]] for key, figures in record["table"].items()}
             for v in record["variants"]
         ]
-    elif "result" in record:  # backend_record.py: a benchmark's output, kept.
-        items = record["result"]
     elif "results" in record:  # backend_equivalence.py
         items = [{**record["settings"], **result} for result in record["results"]]
     else:  # results.json; an older one holds its single run in the model's entry.
