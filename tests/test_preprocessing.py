@@ -1,9 +1,10 @@
 """Text to token ids: padding, truncation, [UNK], and one path for training and predict."""
 
 import numpy as np
+import pytest
 
 from conftest import TINY_IMDB, TUTORIAL, load_imdb
-from fnet_imdb import imdb, preprocessing
+from fnet_imdb import backend, imdb, preprocessing
 from fnet_imdb.predict import classify
 
 
@@ -66,3 +67,58 @@ def test_predict_and_training_prepare_text_alike(tiny_config):
     results = {"config": {"max_seq_len": 64}}
     classify(shouted, results, vocabulary, {"fnet": Echo(seen)})
     np.testing.assert_array_equal(np.concatenate(seen), training)
+
+
+def tensorflow_lower(texts):
+    """The recipe's lower-casing, `tf.strings.lower` (skips where TensorFlow is
+    not installed)."""
+    pytest.importorskip("tensorflow")
+    tf = backend.import_tensorflow()
+    return tf.strings.lower(list(texts), encoding="utf-8").numpy()
+
+
+# Every code point but the surrogates, which UTF-8 cannot hold.
+CODE_POINTS = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+# Texts whose lower-casing Python's tables and TensorFlow's could make differ.
+AWKWARD = [
+    "İstanbul İI",  # To i̇ (i and U+0307), as Unicode's full mapping says.
+    "ΟΔΟΣ Σ ΑΣ. ΑΣ'Β Α\u0301Σ ΣΑ",  # Σ word-final or not.
+    "STRAẞE ǅ ǈ ﬁﬂ ﬀ Ｆｕｌｌ ＷＩＤＴＨ Ⅶ Ⓐ 𝐀",  # ẞ, titlecase, ligatures, wide.
+    "Ⱟ Ꟁ Ꟑ Ꟗ Ꟙ \U00010570\U00010595 Σ\U00010570 \U00010570Σ",  # Newer letters.
+    "ΑΣ\u1734Β Α\u1734Σ",  # U+1734: case-ignorable to TensorFlow only.
+    "Très ÉMOUVANT, e\u0301 素晴らしい映画 🎬👍🏽 !!!?!... <br /><br />",
+    "\x07BELL\x1b[0m \t\r\u200b\u00ad",
+    "ab\x00CD",  # TensorFlow stops at a NUL byte.
+    b"A\xff\xc3(B\xed\xa0\x80Z\xf4\x90\x80\x80Q",  # Invalid UTF-8.
+    "",
+]
+
+
+def test_lower_case_is_tensorflows_on_awkward_text():
+    texts = [t if isinstance(t, bytes) else t.encode() for t in AWKWARD]
+    lowered = preprocessing.lower_case(texts)
+    assert lowered.dtype == object and lowered.shape == (len(AWKWARD),)
+    assert lowered.tolist() == tensorflow_lower(texts).tolist()
+
+
+def test_lower_case_exact_values():
+    """Without TensorFlow: its results, written out."""
+    texts = ["İ ΟΔΟΣ Σ ẞ ﬁ Ｗ", "Ⱟ\U00010570Σ", "ΑΣ\u1734Β", "ab\x00CD", b"A\xffB", ""]
+    assert preprocessing.lower_case(texts).tolist() == [
+        "i\u0307 οδος σ ß ﬁ ｗ".encode(),
+        "Ⱟ\U00010570σ".encode(),  # Kept; the Σ is word-final to neither.
+        "ασ\u1734β".encode(),  # U+1734 is no word end.
+        b"ab",
+        "a\ufffdb".encode(),
+        b"",
+    ]
+    assert preprocessing.lower_case([]).shape == (0,)
+
+
+def test_lower_case_is_tensorflows_on_every_code_point():
+    """Each code point alone and beside Σ: whether a Σ is word-final depends on
+    whether its neighbours are cased or case-ignorable."""
+    alone = [c.encode() for c in CODE_POINTS]
+    assert (preprocessing.lower_case(alone) == tensorflow_lower(alone)).all()
+    beside = [f"ΑΣ{c}Β ΑΣ{c} Α{c}Σ Α{c}Σ{c}Β".encode() for c in CODE_POINTS]
+    assert (preprocessing.lower_case(beside) == tensorflow_lower(beside)).all()
