@@ -1,6 +1,7 @@
 """The Keras backend: a default only where the user chose none, and its device."""
 
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -51,15 +52,16 @@ def tpu_present(dev=Path("/dev")):
     return bool(chips) and installed("libtpu")
 
 
-def choose_backend():
+def choose_backend(predicting=False):
     """Set `KERAS_BACKEND` unless the user chose one: JAX where it lists an
     NVIDIA GPU (a CUDA build of JAX) or a TPU (Colab's TPU runtimes), else
-    PyTorch where it sees a CUDA GPU, else TensorFlow (fastest on our CPUs,
-    README).
+    PyTorch where it sees a CUDA GPU, else TensorFlow (fastest to train on our
+    CPUs, README) or, `predicting`, the first of `PREDICTING_ON_CPU` installed.
 
     Call it before Keras is imported. TensorFlow is imported here, quietly,
-    wherever it is installed: keras-hub imports it on every backend. Returns
-    the backend.
+    wherever it is installed: keras-hub imports it on every backend. Only when
+    `predicting` on another backend, keras-hub is imported without it
+    (`import_keras_hub`). Returns the backend.
     """
     backend = configured_backend()
     if backend is None:
@@ -70,15 +72,28 @@ def choose_backend():
             backend = "jax"
         elif gpu and torch_sees_cuda():
             backend = "torch"
+        elif predicting:
+            backend = next(filter(importable, PREDICTING_ON_CPU), "tensorflow")
         else:
             backend = "tensorflow"
         os.environ["KERAS_BACKEND"] = backend
     if backend == "tensorflow":
         import_tensorflow()
+    elif predicting:
+        import_keras_hub()
     else:
         with contextlib.suppress(ImportError):  # Not installed: keras-hub runs on.
             import_tensorflow()
     return backend
+
+
+# Sooner than TensorFlow to load the saved models and classify (docs/predict.md).
+PREDICTING_ON_CPU = ("jax", "torch")
+
+
+def importable(name):
+    """Whether the module `name` is installed, asked without importing it."""
+    return importlib.util.find_spec(name) is not None
 
 
 def torch_sees_cuda():
@@ -193,6 +208,27 @@ def import_tensorflow():
         if configured_backend() not in (None, "tensorflow"):
             tf.config.set_visible_devices([], "GPU")
     return tf
+
+
+def import_keras_hub():
+    """keras-hub, imported with TensorFlow and tensorflow-text hidden from it.
+
+    keras-hub 0.32 imports both at its own import wherever they are installed
+    (`keras_hub/src/utils/tensor_utils.py`), seconds and hundreds of MB, though
+    its layers need Keras alone and its tokenizers run their Python path on
+    eager calls. A `None` in `sys.modules` makes an import raise ImportError,
+    which keras-hub takes for "not installed"; the entries go once it is in.
+    """
+    hidden = [
+        name for name in ("tensorflow", "tensorflow_text") if name not in sys.modules
+    ]
+    sys.modules.update(dict.fromkeys(hidden))
+    try:
+        import keras_hub
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return keras_hub
 
 
 @contextlib.contextmanager

@@ -17,8 +17,8 @@ def predict_parser():
     parser = Parser(
         allow_abbrev=False,
         prog="python -m fnet_imdb.predict",
-        description="Classify reviews with the models of a finished run "
-        "(needs TensorFlow and tensorflow-text for the tokenizer).",
+        description="Classify reviews with the models of a finished run, on "
+        "any Keras backend: TensorFlow is not needed (docs/predict.md).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -91,7 +91,11 @@ def load_run(run_dir, model="all"):
     import keras
     import keras_hub  # noqa: F401  (registers the layers the saved models use)
 
-    models = {k: keras.saving.load_model(run_dir / f"{k}.keras") for k in kinds}
+    # Not compiled: predicting needs no optimizer, loss or metrics.
+    models = {
+        kind: keras.saving.load_model(run_dir / f"{kind}.keras", compile=False)
+        for kind in kinds
+    }
     return results, vocabulary, models
 
 
@@ -100,7 +104,8 @@ def classify(texts, results, vocabulary, models):
 
     Reviews go through the training run's own preprocessing (lower-casing and
     the WordPiece tokenizer of its vocabulary), padded to its sequence length, or
-    to their bucket's length if it was trained with bucketing.
+    to their bucket's length if it was trained with bucketing or the model
+    masks padding (`MASKS_PADDING`).
     """
     from fnet_imdb.batches import bucket_length  # Imports Keras: after the backend.
 
@@ -113,31 +118,52 @@ def classify(texts, results, vocabulary, models):
     tokenizer = preprocessing.make_tokenizer(vocabulary, config["max_seq_len"])
     token_ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(texts))
     lengths = np.count_nonzero(token_ids, axis=1)
-    widths = np.full(len(filled), config["max_seq_len"])
-    if config.get("bucket_by_length"):
-        widths = [bucket_length(max(n, 1), config["max_seq_len"]) for n in lengths]
+    buckets = [bucket_length(max(n, 1), config["max_seq_len"]) for n in lengths]
     for row, length in zip(filled, lengths):
         row["tokens"], row["probabilities"] = int(length), {}
-    for width in set(widths):
-        group = np.flatnonzero(np.equal(widths, width))
-        for kind, model in models.items():
-            scores = model.predict(token_ids[group, :width], verbose=0)[:, 0]
-            for index, score in zip(group, scores):
-                filled[index]["probabilities"][kind] = float(score)
+    for kind, model in models.items():
+        bucketed = config.get("bucket_by_length") or kind in MASKS_PADDING
+        widths = buckets if bucketed else [config["max_seq_len"]] * len(filled)
+        for row, score in zip(filled, scores(model, token_ids, widths)):
+            row["probabilities"][kind] = float(score)
     return rows
+
+
+# The Transformer masks padding (the embedding's mask reaches its attention and
+# the pooling): cutting a text's padding shortens its computation and leaves
+# its probability as it was. FNetEncoder takes no mask: FNet's changes.
+MASKS_PADDING = ("transformer",)
+
+
+def scores(model, token_ids, widths):
+    """The model's output for each row of `token_ids`, cut to its width."""
+    result = np.zeros(len(token_ids), dtype="float32")
+    for width in sorted(set(widths)):
+        group = np.flatnonzero(np.equal(widths, width))
+        result[group] = model.predict(token_ids[group, :width], verbose=0)[:, 0]
+    return result
+
+
+def stdin_lines(text):
+    """The lines of `text`: split at each newline (with a carriage return before
+    it, if any) and nowhere else, as line-based tools count them."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def main(argv):
     """Classify TEXT arguments, or lines of stdin, and print one line each."""
     args = predict_parser().parse_args(argv)
-    backend.choose_backend()
+    backend.choose_backend(predicting=True)
     # Invalid UTF-8 in arguments arrives as surrogates: replace it, as on stdin.
     decoded = [decode_utf8(t.encode("utf-8", "surrogateescape")) for t in args.texts]
     texts, where = [text for text, _ in decoded], "in TEXT"
     valid = all(ok for _, ok in decoded)
     if not texts:
         text, valid = decode_utf8(sys.stdin.buffer.read())
-        texts, where = text.splitlines(), "on stdin"
+        texts, where = stdin_lines(text), "on stdin"
     if not valid:
         print(f"warning: invalid UTF-8 {where} was replaced by U+FFFD", file=sys.stderr)
     if not texts:
@@ -155,7 +181,8 @@ def main(argv):
                 f"{k}: {'positive' if p >= 0.5 else 'negative'} ({p:.3f})"
                 for k, p in row["probabilities"].items()
             ]
-            print("  ".join(cells) + f"\t{row['text'][:80]}")
+            shown = " ".join(row["text"][:80].splitlines())  # One output line.
+            print("  ".join(cells) + f"\t{shown}")
     return rows
 
 

@@ -192,6 +192,68 @@ def test_choose_backend_no_pytorch_without_an_nvidia_gpu(keras_home, monkeypatch
     assert backend.choose_backend() == "tensorflow"
 
 
+def predicting(monkeypatch, installed):
+    """No accelerator, `installed` the modules that `importable` finds, and
+    each quiet import recorded instead of made; returns the record."""
+    imported = []
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
+    monkeypatch.setattr(backend, "tpu_present", lambda: False)
+    monkeypatch.setattr(backend, "importable", lambda name: name in installed)
+    monkeypatch.setattr(backend, "import_tensorflow", lambda: imported.append("tf"))
+    monkeypatch.setattr(backend, "import_keras_hub", lambda: imported.append("hub"))
+    return imported
+
+
+@pytest.mark.parametrize(
+    "installed, chosen",
+    [(["jax", "torch"], "jax"), (["torch"], "torch"), ([], "tensorflow")],
+)
+def test_choose_backend_predicting_on_a_cpu(keras_home, monkeypatch, installed, chosen):
+    """To predict: JAX, else PyTorch, else TensorFlow; keras-hub imported
+    without TensorFlow but on TensorFlow."""
+    imported = predicting(monkeypatch, installed)
+    assert backend.choose_backend(predicting=True) == chosen
+    assert os.environ["KERAS_BACKEND"] == chosen
+    assert imported == (["tf"] if chosen == "tensorflow" else ["hub"])
+
+
+@pytest.mark.parametrize("chosen", ["tensorflow", "jax"])
+def test_choose_backend_predicting_keeps_the_users_backend(
+    keras_home, monkeypatch, chosen
+):
+    imported = predicting(monkeypatch, ["jax", "torch"])
+    monkeypatch.setenv("KERAS_BACKEND", chosen)
+    assert backend.choose_backend(predicting=True) == chosen
+    assert imported == (["tf"] if chosen == "tensorflow" else ["hub"])
+
+
+IMPORT_KERAS_HUB = """
+import sys
+from fnet_imdb import backend
+keras_hub = backend.import_keras_hub()
+tokenizer = keras_hub.tokenizers.WordPieceTokenizer(["[PAD]", "[UNK]", "good"])
+print(tokenizer(["good bad"]), [m for m in sys.modules if m.startswith("tensorflow")])
+import tensorflow  # Hidden from keras-hub only.
+"""
+
+
+def test_import_keras_hub_leaves_tensorflow_out(tmp_path):
+    """keras-hub without TensorFlow (installed here): its tokenizer works on
+    its Python path, and TensorFlow can still be imported afterwards."""
+    pytest.importorskip("tensorflow")
+    environment = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_KERAS_HUB],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[[2, 1]] []"
+
+
 @pytest.mark.parametrize(
     "files, libtpu, present",
     [

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TUTORIAL, run_script
+from conftest import TUTORIAL, build, replace, run_script
 from fnet_imdb import cli, predict as predict_command, preprocessing
+from fnet_imdb.batches import bucket_length
 from fnet_imdb.predict import classify, load_run
 from fnet_imdb.vocabulary import write_vocabulary
 
@@ -42,9 +43,10 @@ def test_predict_handles_awkward_text(tiny_run, capsys):
     run_dir, _ = tiny_run
     texts = ["", " \u200b ", "wonderful " * 2000, "Très émouvant, 素晴らしい映画 🎬"]
     texts.append("bad \udcff bytes")  # How Python passes invalid UTF-8 in argv.
+    texts.append("two\nlines\x85and\u2028more")  # Still one output line.
     code, out, err = predict(capsys, "--run-dir", run_dir, "--model", "fnet", *texts)
-    lines = out.splitlines()
-    assert code == 0 and len(lines) == 5
+    lines = out.split("\n")[:-1]
+    assert code == 0 and len(lines) == 6 and lines[5].endswith("\ttwo lines and more")
     assert lines[0].startswith("(empty input") and lines[1].startswith("(empty input")
     assert lines[2].startswith("fnet: positive") and "transformer" not in lines[2]
     assert lines[3].startswith("fnet: ")
@@ -67,15 +69,18 @@ def test_predict_in_a_fresh_process_gives_the_same_probabilities(tiny_run):
     run_dir, _ = tiny_run
     texts = ["a wonderful film", "dull plot, awful actors"]
     expected = fc_rows(run_dir, texts)
-    stdin = "\n".join(texts).encode() + b"\n\xff\xfe broken bytes\n"
+    # Lines end at a newline, with a carriage return before it or not, only.
+    stdin = "\r\n".join(texts).encode() + b"\n\xff\xfe broken bytes\ngood\xc2\x85film\n"
     result = run_script(
         "--run-dir", run_dir, "--json", stdin=stdin, module="fnet_imdb.predict"
     )
     assert result.returncode == 0, result.stderr.decode()
     warning = "warning: invalid UTF-8 on stdin was replaced by U+FFFD\n"
     assert result.stderr.decode() == warning  # And no library chatter.
-    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
-    assert rows[2]["text"] == "\ufffd\ufffd broken bytes"
+    lines = result.stdout.decode().split("\n")
+    rows = [json.loads(line) for line in lines[:-1]]
+    broken = ["\ufffd\ufffd broken bytes", "good\x85film"]
+    assert [row["text"] for row in rows] == texts + broken
     for row, reference in zip(rows, expected):
         for kind, probability in reference["probabilities"].items():
             np.testing.assert_allclose(
@@ -160,3 +165,23 @@ def test_saved_models_load_with_keras_and_keras_hub_alone(tiny_run, tmp_path):
     for line, model in zip(lines, models.values()):
         expected = model.predict(ids, verbose=0)[:, 0]
         np.testing.assert_allclose(json.loads(line), expected, atol=1e-5)
+
+
+def test_predict_cuts_padding_only_where_the_model_masks_it(tiny_config):
+    """The Transformer gives each text's probability at its bucket's width as
+    at the run's; FNet, whose encoder takes no mask, does not, so it gets the
+    run's width."""
+    config = replace(tiny_config, max_seq_len=256)
+    models = {kind: build(kind, config) for kind in ("fnet", "transformer")}
+    texts = ["a wonderful film", "an awful plot " * 30, "good actors " * 100]
+    vocabulary = TUTORIAL.learn_vocabulary(preprocessing.lower_case(texts), 60, "fast")
+    rows = classify(texts, {"config": {"max_seq_len": 256}}, vocabulary, models)
+    assert [bucket_length(row["tokens"], 256) for row in rows] == [64, 128, 256]
+    tokenizer = preprocessing.make_tokenizer(vocabulary, 256)
+    ids = preprocessing.tokenize(tokenizer, preprocessing.lower_case(texts))
+    full = {kind: model.predict(ids, verbose=0)[:, 0] for kind, model in models.items()}
+    for kind in models:
+        ours = [row["probabilities"][kind] for row in rows]
+        np.testing.assert_allclose(ours, full[kind], atol=1e-6)
+    cut = predict_command.scores(models["fnet"], ids, [64, 128, 256])
+    assert abs(cut[0] - full["fnet"][0]) > 1e-4
