@@ -16,6 +16,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -177,7 +178,7 @@ def main(argv=None):
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat("T", "seconds"),
         "commit": commit(),
-        "command": " ".join(["python", *sys.argv]),
+        "command": shlex.join(["python", *sys.argv]),
         "note": args.note,
         "targets": TARGETS,
         "lines": len(lines),

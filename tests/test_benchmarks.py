@@ -13,6 +13,7 @@ from importlib import metadata
 import pytest
 
 import gpu_summary
+import predict_speed
 from conftest import ROOT
 
 
@@ -66,3 +67,24 @@ def test_gpu_script_runs_on_the_fixture(tiny_prepared, tmp_path):
     assert recorded["python"] == platform.python_version()
     assert recorded["jax"] == metadata.version("jax")
     assert datetime.datetime.fromisoformat(recorded["date"]).utcoffset() is not None
+
+
+def test_predict_speed_makes_lines_of_the_fixtures_words():
+    lines = predict_speed.fixture_lines(3, 230)
+    assert [len(line.split()) for line in lines] == [230, 230, 230]
+    assert len(set(lines)) == 3 and "\n" not in "".join(lines)
+
+
+@pytest.mark.slow
+def test_predict_speed_records_its_figures(tiny_run, tmp_path):
+    """benchmarks/predict_speed.py with this interpreter, one round, 4 lines."""
+    run_dir, _ = tiny_run
+    output = tmp_path / "predict.json"
+    argv = ["--run-dir", str(run_dir), "--repeats", "1", "--lines", "4"]
+    predict_speed.main(argv + ["--words", "20", "--output", str(output)])
+    record = json.loads(output.read_text())
+    (entry,) = record["interpreters"].values()
+    assert len(entry["one_text"]) == len(entry["lines"]) == 1
+    assert entry["one_text"][0]["peak_rss_mb"] > 50 and entry["lines"][0]["s"] > 0
+    assert entry["about"]["python"] == platform.python_version()
+    assert record["words_per_line"] == 20 and record["run"]["max_seq_len"] == 64
