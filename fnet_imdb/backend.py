@@ -87,7 +87,8 @@ def choose_backend(predicting=False):
     return backend
 
 
-# Sooner than TensorFlow to load the saved models and classify (docs/predict.md).
+# Both start sooner than TensorFlow, in less than half its memory; JAX started
+# the sooner on our 2-core CPU (docs/speed.md, "predict").
 PREDICTING_ON_CPU = ("jax", "torch")
 
 
