@@ -15,8 +15,10 @@ FORMAT = 1
 SPLITS = ("train", "validation", "test")
 
 
-def write(directory, vocabulary, token_ids, labels, settings, data):
-    """Write the folder; `prepared.json`, written last, marks it complete."""
+def write(directory, vocabulary, token_ids, labels, settings, data, timings=None):
+    """Write the folder; `prepared.json`, written last, marks it complete.
+    `timings` are the seconds each data step took, as the prepare command
+    measured them."""
     directory = Path(directory)
     (directory / "prepared.json").unlink(missing_ok=True)
     write_vocabulary(directory / "vocab.txt", vocabulary)
@@ -29,6 +31,7 @@ def write(directory, vocabulary, token_ids, labels, settings, data):
         "settings": settings,
         "data": data,
         "vocabulary_size": len(vocabulary),
+        "timings": timings or {},
         "sha256": {
             name: file_sha256(directory / name) for name in ("vocab.txt", "tokens.npz")
         },

@@ -126,17 +126,20 @@ class Record:
         return any(seed_result["seed"] == seed for seed_result in runs)
 
     def add_run(
-        self, kind, model, seed, backup, step_log, test_loss, test_accuracy,
+        self, kind, seed, model, *, backup, step_log, test_loss, test_accuracy,
         probabilities,
     ):  # fmt: skip
-        """Record one model's training from one seed (its `backup` keeps the
-        history and times, `step_log` when it began), its test scores and
-        probabilities; the first seed's model is saved, with plain keras-hub
-        layers. The backup, no longer needed, is deleted."""
+        """Record `model`, of `kind`, trained from `seed`: its `backup` keeps
+        the history and times, `step_log` when training began; its test loss,
+        accuracy and probabilities (in review order). The first seed's model is
+        saved, with plain keras-hub layers. The backup, no longer needed, is
+        deleted."""
         seconds = backup.segment_seconds()  # Of each process, if resumed.
         seed_result = dict(
             seed=seed, train_seconds=sum(seconds), train_segments=seconds
         )
+        # Since fit() ended: the test split's pass and scoring.
+        seed_result["test_seconds"] = time.perf_counter() - backup.ended
         seed_result.update(
             resumed_from_epoch=backup.resumed_from, history=backup.history
         )

@@ -25,8 +25,10 @@ from fnet_imdb import cli, prepare
 TUTORIAL = tutorial_definitions.load(
     "recipe",
     "RESERVED_TOKENS",
+    "read_reviews",
     "learn_vocabulary",
     "make_tokenizer",
+    "tokenize",
     "build_classifier",
 )
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +135,7 @@ def tiny_prepared(tmp_path_factory):
 def load_imdb(config):
     """The tutorial's Data step on `config`: lower-cased (texts, labels) of
     each split, and the data record."""
-    texts, labels, data = prepare.read_reviews(
-        config, config.seed, config.validation_split, print
+    texts, labels, data = prepare.read_splits(
+        TUTORIAL.read_reviews, config, config.seed, config.validation_split, print
     )
     return {name: (texts[name], labels[name]) for name in texts}, data

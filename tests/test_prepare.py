@@ -1,10 +1,17 @@
-"""The prepare command: the tutorial's data steps without the tutorial."""
+"""The prepare command: the tutorial's data steps without the tutorial, and
+tokenizing in batches inside tf.data with the eager tokenizer's ids."""
+
+from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
-from conftest import TINY_DATA_FLAGS, TUTORIAL, load_imdb, parse
-from fnet_imdb import prepared
+from conftest import TINY_DATA_FLAGS, TINY_IMDB, TUTORIAL, load_imdb, parse, replace
+from fnet_imdb import imdb, preprocessing, prepared
+from fnet_imdb import vocabulary as word_pieces
+
+ARCHIVE = Path(__file__).parents[2] / "shared/imdb/aclImdb_train.tar.gz"
 
 
 def test_prepare_gives_the_tutorials_vocabulary_and_token_ids(tiny_prepared):
@@ -15,6 +22,36 @@ def test_prepare_gives_the_tutorials_vocabulary_and_token_ids(tiny_prepared):
     assert vocabulary == expected
     tokenizer = TUTORIAL.make_tokenizer(expected, 64)
     for split, (texts, split_labels) in splits.items():
-        ids = keras.ops.convert_to_numpy(tokenizer(texts))
-        np.testing.assert_array_equal(token_ids[split], ids)
+        in_batches = TUTORIAL.tokenize(tokenizer, texts)  # Inside tf.data.
+        eager = keras.ops.convert_to_numpy(tokenizer(texts))  # keras-hub's Python.
+        np.testing.assert_array_equal(token_ids[split], in_batches)
+        np.testing.assert_array_equal(token_ids[split], eager)
         np.testing.assert_array_equal(labels[split], split_labels)
+        assert token_ids[split].dtype == in_batches.dtype == np.int32
+
+
+def test_prepare_reads_the_reviews_as_the_tutorial_does():
+    tutorial = imdb.to_arrays(TUTORIAL.read_reviews(TINY_IMDB / "train"))
+    package = imdb.to_arrays(imdb.read_reviews(TINY_IMDB / "train"))
+    for ours, theirs in zip(package, tutorial):
+        np.testing.assert_array_equal(ours, theirs)
+    assert len(package[0]) == 100
+
+
+@pytest.mark.slow
+def test_batched_and_eager_tokenizing_agree_on_real_reviews(tmp_path):
+    """Every id of the 25,000 real training reviews, the recipe's vocabulary
+    (a few minutes: the eager path is keras-hub's Python WordPiece)."""
+    if not ARCHIVE.exists():
+        pytest.skip("needs ../shared/imdb/aclImdb_train.tar.gz")
+    config = parse(["--archive", str(ARCHIVE), "--holdout-test", "0.2"])
+    splits, _ = load_imdb(replace(config, download_dir=str(tmp_path)))
+    texts = np.concatenate([texts for texts, _ in splits.values()])
+    vocabulary = word_pieces.fast_word_piece_vocabulary(
+        splits["train"][0], config.vocab_size, word_pieces.RESERVED_TOKENS
+    )
+    tokenizer = preprocessing.make_tokenizer(vocabulary, config.max_seq_len)
+    in_batches = preprocessing.tokenize_in_batches(tokenizer, texts)
+    np.testing.assert_array_equal(in_batches, TUTORIAL.tokenize(tokenizer, texts))
+    np.testing.assert_array_equal(in_batches, preprocessing.tokenize(tokenizer, texts))
+    assert in_batches.shape == (25000, 512)

@@ -13,17 +13,19 @@ import keras
 import matplotlib.image
 import numpy as np
 import pytest
+import stages
 
 from conftest import (
     ROOT,
     TINY_FLAGS,
     TINY_TRAINING_FLAGS,
     TUTORIAL,
+    compile_model,
     parse,
     run_script,
     run_tutorial,
 )
-from fnet_imdb import backend, cli, rundir
+from fnet_imdb import backend, batches, cli, prepared, rundir
 from fnet_imdb.results import OUTPUT_FILES
 
 # What a finished run writes: the files, and the folder of test predictions.
@@ -109,6 +111,23 @@ def test_tiny_run_writes_every_output(tiny_run):
         assert probabilities.dtype == np.float16 and probabilities.shape == (100,)
         accuracy = np.mean((probabilities > 0.5) == labels)
         assert accuracy == pytest.approx(run["test_accuracy"], abs=0.011)
+
+
+@pytest.mark.backend
+def test_one_pass_scores_the_test_split_as_evaluate_does(tiny_run, tiny_prepared):
+    """Each test review goes through the model once: its float32 probabilities,
+    scored by Keras's BinaryAccuracy and BinaryCrossentropy, give the loss and
+    accuracy that evaluate() gives on the same reviews."""
+    run_dir, results = tiny_run
+    _, token_ids, labels, _ = prepared.read(tiny_prepared)  # The run's ids.
+    test_batches = batches.Batches(token_ids["test"], labels["test"], 8)
+    for kind in ("fnet", "transformer"):
+        model = keras.saving.load_model(run_dir / f"{kind}.keras")
+        compile_model(model, parse(TINY_FLAGS))
+        loss, accuracy = model.evaluate(test_batches, verbose=0)
+        (run,) = results["models"][kind]["runs"]
+        assert run["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+        assert run["test_loss"] == pytest.approx(loss, rel=1e-5)
 
 
 def test_smoke_sets_the_tiny_run_and_explicit_flags_win():
@@ -236,11 +255,17 @@ def test_log_shows_text_and_an_unused_gpu_gets_one_warning(
     argv += ["--models", "fnet", "--output-dir", tmp_path]
     run_tutorial(*argv)
     captured = capsys.readouterr()
-    (line,) = [l for l in captured.out.splitlines() if "Detokenized" in l]
+    (line,) = [l for l in captured.out.splitlines() if "detokenized" in l]
     assert "Tensor" not in line and "b'" not in line
-    assert line.startswith("Detokenized: ") and len(line.split()) > 5
+    assert line.startswith("The same 20, detokenized: ") and len(line.split()) > 8
     assert 'Model: "fnet_classifier"' in captured.out
     assert "Skipped: --models fnet." in captured.out  # The Transformer's step.
+    # benchmarks/end_to_end.py finds every stage of the run in its lines.
+    lines = [[float(n), text] for n, text in enumerate(captured.out.splitlines())]
+    assert (
+        list(dict.fromkeys(name for name, _ in stages.STAGE_ENDS))
+        == list(stages.stage_seconds(lines, len(lines)))[:-1]
+    )
     (warning,) = captured.err.splitlines()
     assert warning.startswith("warning: an NVIDIA GPU is present but the")
     assert "install" in warning
