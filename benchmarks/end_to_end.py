@@ -30,7 +30,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
-from fnet_imdb.cache import atomic_path  # noqa: E402
+from fnet_imdb.flags import flag_name  # noqa: E402
+from fnet_imdb.plots import test_split  # noqa: E402
+from fnet_imdb.atomic import atomic_path  # noqa: E402
 
 import keras_io_example  # noqa: E402
 from stages import STAGE_ENDS, launch, stage_seconds  # noqa: E402
@@ -47,15 +49,11 @@ RATIOS["reference / default"] = ("reference", "default")
 PREPARED_DATA = "prepared-data"  # Not "prepared": that is a run folder.
 
 
-def flag(name):
-    return "--" + name.replace("_", "-")
-
-
 # The flags of the prepare command, those that take no value, and those that
 # both commands take.
-DATA_FLAGS = {flag(name) for name in cli.DATA_RECIPE}
-DATA_FLAGS |= {flag(option.name) for option in cli.OPTIONS if option.data}
-SWITCHES = {flag(option.name) for option in cli.OPTIONS if option.parse is bool}
+DATA_FLAGS = {flag_name(name) for name in cli.DATA_RECIPE}
+DATA_FLAGS |= {flag_name(option.name) for option in cli.OPTIONS if option.data}
+SWITCHES = {flag_name(option.name) for option in cli.OPTIONS if option.parse is bool}
 SWITCHES.add("--debug")
 SHARED_FLAGS = {"--quiet", "--debug"}
 
@@ -157,7 +155,8 @@ def stages(record, prepared):
         seeds = f" (mean of {summary['test_accuracy']['n']} seeds)"
         seeds = seeds if summary["test_accuracy"]["n"] > 1 else ""
         values[f"train {kind}{seeds}"] = summary["train_seconds"]["mean"]
-        values[f"test accuracy {kind}{seeds}"] = summary["test_accuracy"]["mean"]
+        test = test_split(results["config"]).lower()
+        values[f"{test} accuracy {kind}{seeds}"] = summary["test_accuracy"]["mean"]
     return {**values, "total wall": record["wall_seconds"]}
 
 

@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from fnet_imdb import backend, cli, download, imdb, prepared, preprocessing
+from fnet_imdb import backend, cli, download, flags, imdb, prepared, preprocessing
 from fnet_imdb import vocabulary as word_pieces
 from fnet_imdb.cache import Cache
 
@@ -42,7 +42,7 @@ def parse_args(argv):
         ("cache_dir", "data/cache", str, "vocabulary and token cache"),
         ("no_cache", False, bool, "recompute instead of using the cache"),
     ]
-    parser = cli.make_parser(
+    parser = flags.make_parser(
         settings,
         "Read the IMDb reviews, learn the vocabulary and tokenize, as the tutorial "
         "does, and write them to a folder: training from it needs no TensorFlow.",
@@ -51,11 +51,8 @@ def parse_args(argv):
     parser.add_argument(
         "--output-dir", required=True, help="the prepared folder to write"
     )
-    chosen = vars(parser.parse_args(argv))
-    chosen.pop("debug", None)  # Read by cli.run_command.
+    chosen = flags.chosen(parser, argv)
     output_dir = Path(chosen.pop("output_dir"))
-    if chosen.get("data_dir") and chosen.get("archive"):
-        parser.error("use either --data-dir or --archive, not both")
     defaults = {"cache_dir": "data/cache", "no_cache": False}
     return cli.with_defaults({**cli.DATA_RECIPE, **defaults}, chosen), output_dir
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fnet_imdb.cache import atomic_path, write_text
+from fnet_imdb.atomic import atomic_path, write_text
 from fnet_imdb.download import file_sha256
+from fnet_imdb.flags import flag_name
 from fnet_imdb.vocabulary import read_vocabulary, write_vocabulary
 
 FORMAT = 1
@@ -84,7 +85,7 @@ def contradictions(settings, chosen):
     """The flags in `chosen` (settings given on the command line) whose values
     differ from those the prepared data was made with, as one message or None."""
     clashes = [
-        f"--{name.replace('_', '-')} {value} (prepared with {settings[name]})"
+        f"{flag_name(name)} {value} (prepared with {settings[name]})"
         for name, value in chosen.items()
         if name in settings and settings[name] != value
     ]

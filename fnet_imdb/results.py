@@ -9,7 +9,7 @@ import time
 from importlib import metadata
 
 from fnet_imdb import backend, predictions, rundir
-from fnet_imdb.cache import atomic_path, write_text
+from fnet_imdb.atomic import atomic_path, write_text
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
 from fnet_imdb.paired import paired_comparison
 from fnet_imdb.plots import save_plots, show_in_notebook

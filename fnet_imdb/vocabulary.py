@@ -10,7 +10,7 @@ from fnet_imdb import backend
 
 def write_vocabulary(path, tokens):
     """`vocab.txt`: one token per line, atomically."""
-    from fnet_imdb.cache import write_text
+    from fnet_imdb.atomic import write_text
 
     write_text(path, "".join(f"{token}\n" for token in tokens))
 

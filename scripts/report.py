@@ -21,7 +21,7 @@ import gpu_summary  # noqa: E402  (the step tables, shared)
 from fnet_imdb import MODEL_NAMES  # noqa: E402
 from fnet_imdb import comparison as c  # noqa: E402  (the run's formats)
 from fnet_imdb import verdicts  # noqa: E402
-from fnet_imdb.cache import write_text  # noqa: E402
+from fnet_imdb.atomic import write_text  # noqa: E402
 from fnet_imdb.paired import from_records  # noqa: E402
 
 REGION = re.compile(r"<!-- table:([a-z0-9_]+) -->\n.*?<!-- end -->", re.S)

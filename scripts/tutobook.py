@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run as a script.
-from fnet_imdb.cache import write_text  # noqa: E402
+from fnet_imdb.atomic import write_text  # noqa: E402
 
 HEADER_KEYS = ["Title", "Author", "Date created", "Last modified", "Description"]
 HEADER_KEYS.append("Accelerator")

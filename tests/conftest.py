@@ -20,6 +20,7 @@ import pytest
 import tutorial_definitions
 from tutorial_definitions import build, compile_model  # noqa: F401  (for tests)
 from fnet_imdb import cli, prepare
+from fnet_imdb.flags import flag_name
 
 # Chooses the Keras backend first, as the tutorial does.
 TUTORIAL = tutorial_definitions.load(
@@ -41,7 +42,7 @@ def flags(settings):
     return [
         text
         for name, value in settings.items()
-        for text in ("--" + name.replace("_", "-"), str(value))
+        for text in (flag_name(name), str(value))
     ]
 
 

@@ -1,13 +1,20 @@
 """The prepare command: the tutorial's data steps without the tutorial, and
 tokenizing in batches inside tf.data with the eager tokenizer's ids."""
 
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import TINY_DATA_FLAGS, TINY_IMDB, TUTORIAL, load_imdb, parse, replace
+from conftest import ROOT, TINY_DATA_FLAGS, TINY_IMDB, TUTORIAL, load_imdb, parse
+from conftest import replace
 from fnet_imdb import imdb, preprocessing, prepared
 from fnet_imdb import vocabulary as word_pieces
 
@@ -36,6 +43,33 @@ def test_prepare_reads_the_reviews_as_the_tutorial_does():
     for ours, theirs in zip(package, tutorial):
         np.testing.assert_array_equal(ours, theirs)
     assert len(package[0]) == 100
+
+
+def limit_file_size():
+    """In the child: writes past 8 kB fail with EFBIG, as on a full disk."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8000, resource.RLIM_INFINITY))
+
+
+def test_a_full_disk_under_the_cache_is_one_line_and_nothing_else(tmp_path):
+    """A cache entry cannot be written: the command ends with its one error
+    line, and TensorFlow's start-up logs are not on stderr."""
+    argv = TINY_DATA_FLAGS + ["--cache-dir", str(tmp_path / "cache")]
+    argv += ["--output-dir", str(tmp_path / "prepared")]
+    result = subprocess.run(
+        [sys.executable, "-m", "fnet_imdb.prepare", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=limit_file_size,
+        timeout=240,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    entry = rf"{tmp_path / 'cache'}/(vocab|tokens)-[0-9a-f]+\.npz"
+    assert re.fullmatch(rf"error: cannot write {entry}: File too large", line)
+    assert not (tmp_path / "prepared").exists()
 
 
 @pytest.mark.slow

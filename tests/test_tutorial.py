@@ -25,7 +25,7 @@ from conftest import (
     run_script,
     run_tutorial,
 )
-from fnet_imdb import backend, batches, cli, prepared, rundir
+from fnet_imdb import backend, batches, cli, flags, prepared, rundir
 from fnet_imdb.results import OUTPUT_FILES
 
 # What a finished run writes: the files, and the folder of test predictions.
@@ -43,7 +43,7 @@ def test_help_lists_every_setting_with_its_meaning(capsys):
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     for name in [*TUTORIAL.recipe, *(option.name for option in cli.OPTIONS)]:
-        assert "--" + name.replace("_", "-") in text
+        assert flags.flag_name(name) in text
     # A recipe flag's help is the comment beside it in the tutorial.
     assert "--vocab-size N WordPiece tokens to learn, [PAD] and [UNK] included" in text
     assert "(default: 15000)" in text and "fnet_imdb.predict" in text
