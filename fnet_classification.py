@@ -64,7 +64,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 import keras
 import keras_hub
 
-from fnet_imdb import batches, cli, layers, prepare, prepared, progress, results
+from fnet_imdb import batches, cli, hosts, layers, prepare, prepared, progress, results
 from fnet_imdb import vocabulary as word_pieces
 
 # An error is one line on stderr (--debug: the traceback); notebooks keep theirs.
@@ -94,7 +94,7 @@ recipe = dict(
 RESERVED_TOKENS = ["[PAD]", "[UNK]"]
 
 options = cli.parse(recipe)  # The flags change `recipe`; these are the rest.
-devices = backend.distribute_over_devices() if options.data_parallel else []
+devices = hosts.distribute_over_devices(options)  # [] unless --data-parallel.
 record = results.start(recipe, options, devices)  # Its output folder, locked.
 say = (lambda *lines: None) if options.quiet else print
 
@@ -272,7 +272,7 @@ batch padded with rows of weight 0; the loss averages over the real rows only.
 """
 
 DTYPE = "mixed_bfloat16" if options.mixed_precision else "float32"
-BATCHING = dict(bucket=options.bucket_by_length, multiple_of=len(devices) or 1)
+BATCHING = dict(bucket=options.bucket_by_length, **hosts.batching(devices))
 validation_batches = batches.Batches(
     token_ids["validation"], labels["validation"], recipe["batch_size"], **BATCHING
 )
