@@ -67,6 +67,7 @@ def start_processes(environ):
     CPU; an error then ends this process at once (`end_at_once_on_errors`)."""
     import jax
     from jax.extend.backend import clear_backends
+    from keras.src.backend.jax.distribution_lib import initialize_rng
 
     address, count, index = (environ.get(name) or None for name in VARIABLES)
     for name, value in zip(VARIABLES[1:], (count, index)):
@@ -77,13 +78,14 @@ def start_processes(environ):
     clear_backends()
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     # As keras.distribution.initialize() does, with a heartbeat timeout, which
-    # it does not pass.
+    # it does not pass; then Keras's one seed for all, unless one was set.
     jax.distributed.initialize(
         address.split(",")[0] if address else None,
         int(count) if count else None,
         int(index) if index else None,
         heartbeat_timeout_seconds=HEARTBEAT_SECONDS,
     )
+    initialize_rng()
     end_at_once_on_errors()
 
 
