@@ -140,34 +140,39 @@ def start_two(argv, logs, kill_process_1=False):
     copies its record into `logs` (TMPDIR)."""
     logs.mkdir(parents=True)
     port, processes = free_port(), []
-    for index in (0, 1):
-        prelude = KILL_IN_SECOND_EPOCH if kill_process_1 and index else ""
-        code = f"{prelude}\nimport runpy, sys\nsys.argv[0] = {str(SCRIPT)!r}\n"
-        code += "runpy.run_path(sys.argv[0], run_name='__main__')"
-        environment = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "TMPDIR": str(logs),
-            "KERAS_BACKEND": "jax",
-            "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}",
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-            "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
-        }
-        environment.pop("XLA_FLAGS", None)  # One CPU device each.
-        with (
-            open(logs / f"{index}.out", "wb") as out,
-            open(logs / f"{index}.err", "wb") as err,
-        ):
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", code, *map(str, argv)],
-                    cwd=ROOT,
-                    env=environment,
-                    stdout=out,
-                    stderr=err,
-                )
-            )
+    try:
+        for index in (0, 1):
+            prelude = KILL_IN_SECOND_EPOCH if kill_process_1 and index else ""
+            processes.append(start_one(argv, logs, port, index, prelude))
+    except BaseException:
+        stop(processes)
+        raise
     return processes
+
+
+def start_one(argv, logs, port, index, prelude):
+    """Process `index` of two, `prelude` run before the tutorial."""
+    code = f"{prelude}\nimport runpy, sys\nsys.argv[0] = {str(SCRIPT)!r}\n"
+    code += "runpy.run_path(sys.argv[0], run_name='__main__')"
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TMPDIR": str(logs),
+        "KERAS_BACKEND": "jax",
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+        "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
+    }
+    environment.pop("XLA_FLAGS", None)  # One CPU device each.
+    with open(logs / f"{index}.out", "wb") as out:
+        with open(logs / f"{index}.err", "wb") as err:
+            return subprocess.Popen(
+                [sys.executable, "-c", code, *map(str, argv)],
+                cwd=ROOT,
+                env=environment,
+                stdout=out,
+                stderr=err,
+            )
 
 
 def stop(processes):
@@ -191,20 +196,24 @@ def run_two(argv, logs):
 
 
 def figures(results):
-    """Each model's loss per epoch and test accuracy."""
+    """Each model's figures per epoch (loss, accuracy, and on validation) and
+    its test accuracy."""
     return {
-        kind: (entry["runs"][0]["history"]["loss"], entry["runs"][0]["test_accuracy"])
+        kind: {
+            **entry["runs"][0]["history"],
+            "test_accuracy": entry["runs"][0]["test_accuracy"],
+        }
         for kind, entry in results["models"].items()
     }
 
 
 def assert_same_figures(results, reference):
-    assert (
-        figures(results).keys() == figures(reference).keys() == {"fnet", "transformer"}
-    )
-    for kind, (loss, accuracy) in figures(reference).items():
-        assert figures(results)[kind][0] == pytest.approx(loss, abs=1e-4), kind
-        assert figures(results)[kind][1] == pytest.approx(accuracy, abs=1e-4), kind
+    mine, theirs = figures(results), figures(reference)
+    assert mine.keys() == theirs.keys() == {"fnet", "transformer"}
+    for kind in theirs:
+        assert mine[kind].keys() == theirs[kind].keys()
+        for name, values in theirs[kind].items():
+            assert mine[kind][name] == pytest.approx(values, abs=1e-4), (kind, name)
 
 
 @pytest.fixture(scope="module")
