@@ -65,7 +65,7 @@ import keras
 import keras_hub
 import numpy as np
 
-from fnet_imdb import batches, cli, layers, prepare, prepared, progress, results
+from fnet_imdb import batches, cli, hosts, layers, prepare, prepared, progress, results
 from fnet_imdb import vocabulary as word_pieces
 
 # An error is one line on stderr (--debug: the traceback); notebooks keep theirs.
@@ -95,7 +95,7 @@ recipe = dict(
 RESERVED_TOKENS = ["[PAD]", "[UNK]"]
 
 options = cli.parse(recipe)  # Applies the flags to `recipe`; returns the rest.
-devices = backend.distribute_over_devices() if options.data_parallel else []
+devices = hosts.distribute_over_devices(options)  # [] unless --data-parallel.
 record = results.start(recipe, options, devices)  # Its output folder, locked.
 say = (lambda *lines: None) if options.quiet else print
 say("The recipe, after the flags:")
@@ -312,7 +312,7 @@ are batched together and padded only to 64, 128, 256 or 512 tokens. With
 batch padded with rows of weight 0; the loss averages over the real rows only.
 """
 
-BATCHING = dict(bucket=options.bucket_by_length, multiple_of=len(devices) or 1)
+BATCHING = dict(bucket=options.bucket_by_length, **hosts.batching(devices))
 validation_batches = batches.Batches(
     token_ids["validation"], labels["validation"], recipe["batch_size"], **BATCHING
 )

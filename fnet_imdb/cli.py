@@ -59,8 +59,9 @@ OPTIONS = [
            "length, padded to 64/128/256/512"),
     Option("mixed_precision", False, bool, "opt-in: compute in bfloat16, keep "
            "float32 weights"),
-    Option("data_parallel", False, bool, "split each batch over all local devices "
-           "(JAX backend)"),
+    Option("data_parallel", False, bool, "split each batch over all devices (JAX "
+           "backend), every host's with KERAS_DISTRIBUTION_* or --multi-host"),
+    Option("multi_host", False, bool, "one process per host (docs/several_hosts.md)"),
     Option("quiet", False, bool, "print only errors and the final table"),
     Option("smoke", False, bool, "a smoke test: both models on the tiny fixture "
            "data/tiny_imdb, offline, in seconds (other flags still apply); fails "

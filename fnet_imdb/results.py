@@ -8,7 +8,7 @@ import shutil
 import time
 from importlib import metadata
 
-from fnet_imdb import backend, predictions, rundir
+from fnet_imdb import backend, predictions
 from fnet_imdb.atomic import atomic_path, write_text
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
 from fnet_imdb.paired import paired_comparison
@@ -26,14 +26,17 @@ NOT_RESUMED_ON = ("quiet", "verbose", "output_dir", "download_dir")
 def start(recipe, options, devices=()):
     """The record of a training run in its own output folder, locked, with the
     backend, device and machine it trains on; a resumed run's finished
-    training is kept. Says where it writes in a line or two."""
+    training is kept. Says where it writes in a line or two. Over several
+    processes, the output folder is process 0's (`hosts.open_run`)."""
     import keras
+
+    from fnet_imdb import hosts  # Imports Keras: after the backend.
 
     device, device_name = backend.training_device()
     backend.warn_if_gpu_unused(keras.backend.backend(), device)
     config = {**recipe, **vars(options)}
     settings = {k: v for k, v in config.items() if k not in NOT_RESUMED_ON}
-    output_folder = rundir.open_run(options.output_dir, settings)
+    output_folder = hosts.open_run(options.output_dir, settings)
     record = Record(config, output_folder.folder, options.quiet)
     record.lock = output_folder
     if output_folder.previous:
@@ -48,6 +51,7 @@ def start(recipe, options, devices=()):
     record.results["environment"] = {
         **environment(keras.backend.backend(), device_name),
         "data_parallel_devices": [str(d) for d in devices],
+        "processes": hosts.process_count(),
     }
     record.write_json()  # From now on, an interrupted run can resume.
     if output_folder.note:

@@ -350,6 +350,7 @@ def test_data_parallel_splits_uneven_batches(tmp_path):
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["environment"]["data_parallel_devices"] == ["cpu:0", "cpu:1"]
+    assert saved["environment"]["processes"] == 1
     assert saved["data"]["validation"]["reviews"] == 9  # 6 + 3: uneven.
     assert len(saved["models"]["fnet"]["runs"][0]["history"]["loss"]) == 2
 
