@@ -11,6 +11,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
+
+# Keras's public API cannot lay out a model's output alone (`DataParallel`) or
+# seed every process: the private names read here are checked by a test.
 from keras.src.backend.common import global_state
 
 from fnet_imdb import rundir

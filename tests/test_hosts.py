@@ -289,3 +289,20 @@ def test_a_killed_process_ends_the_run_and_a_rerun_resumes(tmp_path, reference):
     assert resumed["complete"] is True and resumed["resumed"] is True
     assert resumed["models"]["fnet"]["runs"][0]["resumed_from_epoch"] == 1
     assert_same_figures(resumed, reference[0])
+
+
+def test_the_keras_internals_it_reads_are_there():
+    """`hosts` reads what Keras keeps private (its public API has no way to
+    lay out a model's output alone, or to seed every process): the layer on
+    the name-scope stack and its node lists, and the JAX backend's
+    `initialize_rng`. A release that moves one fails here, by name."""
+    from keras.src.backend.common import global_state
+    from keras.src.backend.jax.distribution_lib import initialize_rng
+
+    assert callable(initialize_rng) and callable(global_state.get_global_attribute)
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(2)
+    output = keras.layers.Dense(1)
+    keras.Model(inputs, output(hidden(inputs)))
+    assert output._inbound_nodes and not output._outbound_nodes
+    assert hidden._outbound_nodes, "Keras renamed a layer's _outbound_nodes"
