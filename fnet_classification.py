@@ -2,7 +2,7 @@
 Title: Text Classification using FNet
 Author: [Abheesht Sharma](https://github.com/abheesht17/), ported to a tested program by the fnet-imdb team
 Date created: 2022/06/01
-Last modified: 2026/12/03
+Last modified: 2026/12/06
 Description: FNet and a Transformer from KerasHub layers classify IMDb reviews, honestly compared.
 Accelerator: GPU
 """
@@ -308,8 +308,9 @@ caching *after* shuffling froze the first epoch's order for every later epoch.
 every epoch, from the training seed, identically on every backend. With
 `--bucket-by-length` (opt-in, it changes FNet's math) reviews of similar length
 are batched together and padded only to 64, 128, 256 or 512 tokens. With
-`--data-parallel` (JAX), each batch is split over every local device, a partial
-batch padded with rows of weight 0; the loss averages over the real rows only.
+`--data-parallel` (JAX), each batch is split over every device, of this machine
+or of several hosts (`docs/several_hosts.md`), a partial batch padded with rows of
+weight 0; the loss averages over the real rows only.
 """
 
 BATCHING = dict(bucket=options.bucket_by_length, **hosts.batching(devices))
