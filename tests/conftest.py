@@ -8,6 +8,8 @@ fresh one, as a user does).
 """
 
 import argparse
+import contextlib
+import io
 import os
 import runpy
 import shutil
@@ -117,9 +119,13 @@ def tiny_imdb_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """One `--smoke` run of both models on the fixture, shared by many tests."""
+    """One `--smoke --quiet` run of both models on the fixture, shared by many
+    tests; what it printed lies beside its folder (`stdout.txt`)."""
     folder = tmp_path_factory.mktemp("tiny_run")
-    results = run_tutorial("--smoke", "--quiet", "--output-dir", folder / "run")
+    printed = io.StringIO()  # Kept beside the run: what --quiet printed.
+    with contextlib.redirect_stdout(printed):
+        results = run_tutorial("--smoke", "--quiet", "--output-dir", folder / "run")
+    (folder / "stdout.txt").write_text(printed.getvalue())
     return folder / "run", results
 
 

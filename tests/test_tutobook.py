@@ -6,8 +6,6 @@ import builtins
 import base64
 import json
 import re
-import subprocess
-import sys
 
 import matplotlib.image
 import nbformat
@@ -292,14 +290,6 @@ def test_the_tutorial_follows_keras_ios_rules():
     source = (ROOT / "fnet_classification.py").read_text(encoding="utf-8")
     assert tutobook.check(source) == []
     assert tutobook.count_code_lines(source) <= 300
-
-
-def test_the_tutorial_is_black_formatted():
-    pytest.importorskip("black")
-    paths = ["fnet_classification.py", "fnet_imdb", "scripts", "tests", "benchmarks"]
-    command = [sys.executable, "-m", "black", "--check", "--quiet", *paths]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
 
 
 def test_the_three_forms_agree():
