@@ -2,7 +2,7 @@
 Title: Text Classification using FNet
 Author: [Abheesht Sharma](https://github.com/abheesht17/), ported to a tested program by the fnet-imdb team
 Date created: 2022/06/01
-Last modified: 2026/12/03
+Last modified: 2026/12/06
 Description: FNet and a Transformer from KerasHub layers classify IMDb reviews, honestly compared.
 Accelerator: GPU
 """
@@ -63,8 +63,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 
 import keras
 import keras_hub
+import numpy as np
 
-from fnet_imdb import batches, cli, layers, prepare, prepared, progress, results
+from fnet_imdb import batches, cli, hosts, layers, prepare, prepared, progress, results
 from fnet_imdb import vocabulary as word_pieces
 
 # An error is one line on stderr (--debug: the traceback); notebooks keep theirs.
@@ -93,10 +94,58 @@ recipe = dict(
 )
 RESERVED_TOKENS = ["[PAD]", "[UNK]"]
 
-options = cli.parse(recipe)  # The flags change `recipe`; these are the rest.
-devices = backend.distribute_over_devices() if options.data_parallel else []
+options = cli.parse(recipe)  # Applies the flags to `recipe`; returns the rest.
+devices = hosts.distribute_over_devices(options)  # [] unless --data-parallel.
 record = results.start(recipe, options, devices)  # Its output folder, locked.
 say = (lambda *lines: None) if options.quiet else print
+say("The recipe, after the flags:")
+for name, value in recipe.items():
+    say(f"    {name} = {value}")
+
+"""
+## Data
+
+The IMDb archive (84 MB, checksum verified) is downloaded once and extracted
+safely. `keras.utils.text_dataset_from_directory` reads the labelled reviews of
+`train/` and `test/`: one text file per review, in a `pos/` or `neg/` folder
+(the unlabelled `train/unsup` is left out). `prepare.read_splits` then shuffles
+`train/` with the seed and holds out its last 20% for validation, as Keras's
+`validation_split` does; it drops empty reviews and replaces invalid UTF-8
+(`results.json` counts both), and lower-cases every review, the one
+preprocessing step, shared with the `predict` command.
+
+Only the data steps need TensorFlow. `python -m fnet_imdb.prepare` runs them
+alone and writes the vocabulary and token ids to a folder, with the settings,
+counts and checksums that describe them; a GPU or TPU machine without
+TensorFlow trains from it with `--prepared`, which skips these three steps:
+
+```shell
+python -m fnet_imdb.prepare --output-dir prepared/imdb
+KERAS_BACKEND=jax python fnet_classification.py --prepared prepared/imdb
+```
+"""
+
+
+def read_reviews(folder):
+    return keras.utils.text_dataset_from_directory(
+        folder,
+        class_names=["neg", "pos"],  # Leaves out train/unsup.
+        batch_size=None,
+        shuffle=False,  # Shuffled next, by a generator of the seed.
+        verbose=False,
+    )
+
+
+if options.prepared:  # Read, learnt and tokenized before: no TensorFlow needed.
+    vocabulary, token_ids, labels, data = prepared.read(options.prepared)
+else:
+    texts, labels, data = prepare.read_splits(
+        read_reviews, options, recipe["seed"], recipe["validation_split"], say
+    )
+for split in labels:
+    say(
+        f"{split}: {len(labels[split]):,} reviews, {np.mean(labels[split]):.0%} positive"
+    )
 
 """
 ## Vocabulary
@@ -130,12 +179,21 @@ def learn_vocabulary(texts, vocabulary_size, trainer):
     )
 
 
+if not options.prepared:
+    vocabulary = learn_vocabulary(
+        texts["train"], recipe["vocab_size"], options.vocab_trainer
+    )
+say(f"{len(vocabulary):,} tokens; tokens 100-110: {vocabulary[100:110]}")
+
 """
 ## Tokenizer
 
 `keras_hub.tokenizers.WordPieceTokenizer` pads every review to 512 tokens with
 `[PAD]` (id 0) and truncates longer ones. Token ids are `int32`, which JAX
-handles without 64-bit mode. Tokenization stays outside the models, so any
+handles without 64-bit mode. As in the keras-io example, the reviews go through
+it in batches inside `tf.data`, where keras-hub runs tensorflow-text's compiled
+WordPiece; called eagerly on a text, as `predict` does, it runs its own Python
+copy, with the same ids (tested). Tokenization stays outside the models, so any
 backend can load a saved model and feed it ids from `vocab.txt`.
 """
 
@@ -146,51 +204,22 @@ def make_tokenizer(vocabulary, sequence_length):
     )
 
 
-"""
-## Data
+def tokenize(tokenizer, texts):
+    import tensorflow as tf  # Only the data steps need it.
 
-`prepare.read_reviews` downloads the IMDb archive (84 MB, checksum verified),
-extracts it safely, and reads `train/` and `test/` with
-`keras.utils.text_dataset_from_directory`. 20% of the training reviews, chosen
-with seed 42, become the validation set. Empty
-reviews are dropped and invalid UTF-8 is replaced; `results.json` counts both,
-and the reviews each split really kept. The one preprocessing step is
-lower-casing, shared with the `predict` command. Then the vocabulary and the
-tokenizer above turn each review into 512 token ids.
+    dataset = tf.data.Dataset.from_tensor_slices(texts).batch(1024)
+    dataset = dataset.map(tokenizer, num_parallel_calls=tf.data.AUTOTUNE)
+    return np.concatenate(list(dataset.as_numpy_iterator()))
 
-Only these data steps need TensorFlow. `python -m fnet_imdb.prepare` runs them
-alone and writes the vocabulary and token ids to a folder, with the settings,
-counts and checksums that describe them; a GPU or TPU machine without
-TensorFlow trains from it with `--prepared`:
 
-```shell
-python -m fnet_imdb.prepare --output-dir prepared/imdb
-KERAS_BACKEND=jax python fnet_classification.py --prepared prepared/imdb
-```
-"""
-
-if options.prepared:  # Read, learnt and tokenized before: no TensorFlow needed.
-    vocabulary, token_ids, labels, data = prepared.read(options.prepared)
-    texts = None
-else:
-    texts, labels, data = prepare.read_reviews(
-        options, recipe["seed"], recipe["validation_split"], say
-    )
-    vocabulary = learn_vocabulary(
-        texts["train"], recipe["vocab_size"], options.vocab_trainer
-    )
-    tokenizer = make_tokenizer(vocabulary, recipe["max_seq_len"])
-    token_ids = {
-        split: keras.ops.convert_to_numpy(tokenizer(texts[split])) for split in texts
-    }
-    review, review_ids = texts["train"][0], token_ids["train"][0]
-    say(f"A review: {review[:150].decode('utf-8')}...")
-    say(f"Its first tokens: {review_ids[:12]}")
-    say(f"Detokenized: {tokenizer.detokenize(review_ids[:12])}")
-record.keep_data(vocabulary, labels["test"], data)
-for split in ("train", "validation", "test"):
-    say(f"{split}: {len(labels[split]):,} reviews")
-say(f"{len(vocabulary):,} tokens; tokens 100-110: {vocabulary[100:110]}")
+tokenizer = make_tokenizer(vocabulary, recipe["max_seq_len"])
+if not options.prepared:
+    token_ids = {split: tokenize(tokenizer, texts[split]) for split in texts}
+record.keep_data(vocabulary, labels["test"], data)  # vocab.txt, and the counts.
+review_ids = token_ids["train"][0]
+say(f"A training review, as {len(review_ids)} token ids; the first 20:")
+say(" ".join(str(token_id) for token_id in review_ids[:20]))
+say(f"The same 20, detokenized: {tokenizer.detokenize(review_ids[:20])}")
 
 """
 ## The models
@@ -253,13 +282,25 @@ def build_classifier(kind, recipe, fourier="fast", dtype="float32"):
 
 
 """
+Here are both, as the recipe builds them; training builds each afresh from its
+seed.
+"""
+
+DTYPE = "mixed_bfloat16" if options.mixed_precision else "float32"
+build_classifier("fnet", recipe, options.fourier, DTYPE).summary(print_fn=say)
+build_classifier("transformer", recipe, dtype=DTYPE).summary(print_fn=say)
+
+"""
 ## Training
 
 Each model is trained with Adam and binary cross-entropy, monitoring accuracy on
-the validation set, then evaluated on the test set. The training time is the
-wall-clock time of `fit()`, validation included, as in the original example.
-Keras decides whether to compile the step with XLA (`jit_compile="auto"`: not
-for TensorFlow on a CPU); `results.json` records what it chose.
+the validation set. The training time is the wall-clock time of `fit()`,
+validation included, as in the original example. Keras decides whether to
+compile the step with XLA (`jit_compile="auto"`: not for TensorFlow on a CPU);
+`results.json` records what it chose. Each test review then goes through the
+model once: `predict` gives its probability of being positive, and Keras's own
+`BinaryAccuracy` and `BinaryCrossentropy` score those probabilities as
+`evaluate` would, without a second pass.
 
 The keras-io example built its input pipeline as `shuffle(512).prefetch(16).cache()`:
 caching *after* shuffling froze the first epoch's order for every later epoch.
@@ -267,17 +308,18 @@ caching *after* shuffling froze the first epoch's order for every later epoch.
 every epoch, from the training seed, identically on every backend. With
 `--bucket-by-length` (opt-in, it changes FNet's math) reviews of similar length
 are batched together and padded only to 64, 128, 256 or 512 tokens. With
-`--data-parallel` (JAX), each batch is split over every local device, a partial
-batch padded with rows of weight 0; the loss averages over the real rows only.
+`--data-parallel` (JAX), each batch is split over every device, of this machine
+or of several hosts (`docs/several_hosts.md`), a partial batch padded with rows of
+weight 0; the loss averages over the real rows only.
 """
 
-DTYPE = "mixed_bfloat16" if options.mixed_precision else "float32"
-BATCHING = dict(bucket=options.bucket_by_length, multiple_of=len(devices) or 1)
+BATCHING = dict(bucket=options.bucket_by_length, **hosts.batching(devices))
 validation_batches = batches.Batches(
     token_ids["validation"], labels["validation"], recipe["batch_size"], **BATCHING
 )
+test_labels = labels["test"]
 test_batches = batches.Batches(
-    token_ids["test"], labels["test"], recipe["batch_size"], **BATCHING
+    token_ids["test"], test_labels, recipe["batch_size"], **BATCHING
 )
 step_log = progress.StepLog(options.verbose)  # A line a minute in logs.
 say(f"{len(validation_batches)} validation and {len(test_batches)} test batches")
@@ -305,7 +347,6 @@ for seed in record.seeds_to_train("fnet"):
         loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
         weighted_metrics=["accuracy"],
     )
-    fnet_classifier.summary(print_fn=say)
     backup = record.backup("fnet", seed)
     fnet_classifier.fit(
         batches.Batches(
@@ -323,19 +364,21 @@ for seed in record.seeds_to_train("fnet"):
         verbose=options.verbose,
         callbacks=[backup, step_log],
     )
-    test_loss, test_accuracy = fnet_classifier.evaluate(
-        test_batches, verbose=options.verbose
+    probabilities = test_batches.in_review_order(
+        fnet_classifier.predict(test_batches, verbose=options.verbose)
     )
-    probabilities = fnet_classifier.predict(test_batches, verbose=0)
+    test_accuracy = keras.metrics.BinaryAccuracy()(test_labels, probabilities)
+    test_loss = keras.losses.BinaryCrossentropy()(test_labels, probabilities)
+    say(f"FNet, seed {seed}: test accuracy {float(test_accuracy):.2%}")
     record.add_run(
         "fnet",
-        fnet_classifier,
         seed,
-        backup,
-        step_log,
-        test_loss,
-        test_accuracy,
-        test_batches.in_review_order(probabilities),
+        fnet_classifier,
+        backup=backup,
+        step_log=step_log,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        probabilities=probabilities,
     )
 
 """
@@ -350,7 +393,6 @@ for seed in record.seeds_to_train("transformer"):
         loss=keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight"),
         weighted_metrics=["accuracy"],
     )
-    transformer_classifier.summary(print_fn=say)
     backup = record.backup("transformer", seed)
     transformer_classifier.fit(
         batches.Batches(
@@ -368,19 +410,21 @@ for seed in record.seeds_to_train("transformer"):
         verbose=options.verbose,
         callbacks=[backup, step_log],
     )
-    test_loss, test_accuracy = transformer_classifier.evaluate(
-        test_batches, verbose=options.verbose
+    probabilities = test_batches.in_review_order(
+        transformer_classifier.predict(test_batches, verbose=options.verbose)
     )
-    probabilities = transformer_classifier.predict(test_batches, verbose=0)
+    test_accuracy = keras.metrics.BinaryAccuracy()(test_labels, probabilities)
+    test_loss = keras.losses.BinaryCrossentropy()(test_labels, probabilities)
+    say(f"Transformer, seed {seed}: test accuracy {float(test_accuracy):.2%}")
     record.add_run(
         "transformer",
-        transformer_classifier,
         seed,
-        backup,
-        step_log,
-        test_loss,
-        test_accuracy,
-        test_batches.in_review_order(probabilities),
+        transformer_classifier,
+        backup=backup,
+        step_log=step_log,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        probabilities=probabilities,
     )
 
 """
@@ -396,7 +440,7 @@ architecture (`fnet.keras`, `transformer.keras`) that loads with `keras` and
 `keras_hub` alone.
 """
 
-record.finish(texts["test"] if texts else None)
+record.finish(None if options.prepared else texts["test"])
 
 """
 ## Conclusion

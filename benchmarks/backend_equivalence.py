@@ -27,6 +27,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
+from fnet_imdb.flags import flag_name  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -109,7 +110,7 @@ def run_child(backend, kind, weights, args):
     child's last error line."""
     command = [sys.executable, __file__, "--child", f"{backend}:{kind}:{weights}"]
     for flag in ("prepared", "steps", "batch_size", "seed"):
-        command += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
+        command += [flag_name(flag), str(getattr(args, flag))]
     environment = {**os.environ, "KERAS_BACKEND": backend}
     child = subprocess.run(command, env=environment, capture_output=True, text=True)
     for line in child.stdout.splitlines():

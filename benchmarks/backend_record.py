@@ -26,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from fnet_imdb import backend, cache  # noqa: E402  (light: no Keras)
+from fnet_imdb import atomic, backend  # noqa: E402  (light: no Keras)
 
 PACKAGES = ("keras", "keras-hub", "tensorflow", "jax", "jaxlib", "torch", "numpy")
 
@@ -75,7 +75,7 @@ def main(argv=None):
         "note": args.note,
         "result": json.loads((REPO_ROOT / args.result).read_text()),
     }
-    cache.write_text(args.output, json.dumps(record, indent=2) + "\n")
+    atomic.write_text(args.output, json.dumps(record, indent=2) + "\n")
     print(f"Wrote {args.output}")
 
 

@@ -1,36 +1,26 @@
-"""The full default run against the same run with every speed-up off, stage by stage.
+"""The whole run, one process per variant, stage by stage: the keras-io example beside the program, by default or with its speed-ups off or opt-in.
 
-Runs `fnet_classification.py` once per variant, each in its own process from the
-repository root, one after the other:
+The variants (benchmarks/README.md): keras-io (the published example itself,
+from --keras-io-example FILE, run in DIR/keras-io/ with `aclImdb` leading to
+the --data-dir among the arguments, its EPOCHS set to --epochs and, with
+--models fnet, stopped after FNet's test), reference (the program with every
+speed-up off, on --reference-backend), default, prepared (trained from a folder
+that `python -m fnet_imdb.prepare --no-cache` writes once, timed) and the
+opt-in ones on that folder. Each runs in its own process, one after the other.
 
-  reference       every speed-up off: KERAS_BACKEND=jax (the original example's
-                  backend), --vocab-trainer keras --fourier keras
-  default         the defaults (the script picks the backend)
-  prepared        the rerun that skips the data steps: `python -m
-                  fnet_imdb.prepare --no-cache` writes DIR/prepared-data once (timed,
-                  in its own process), then the defaults train with --prepared
-  bucketed        prepared plus --bucket-by-length (opt-in; changes the math)
-  mixed-precision prepared plus --mixed-precision (opt-in; changes the math)
-  all-opt-in      prepared plus both opt-in flags
+Every line a process prints goes to DIR/<variant>.log with the seconds since
+its launch, and the stages come from those times, alike for the example and
+the program (`STAGE_ENDS`). Everything measured goes to DIR/end_to_end.json.
 
-and prints a table from each run's results.json: the prepare command's wall
-time (for the variants that train from its folder), the seconds from the run's
-start (imports done) to the end of its data steps and to its first training
-step, each model's training time and accuracies (means over its seeds), and
-the process's total wall time, with the reference/default ratio. Arguments
-after `--` go to every run, their paths relative to the repository root; the
-prepare command gets only the data flags among them (and --quiet, --debug),
-and the runs on its folder get the others. Each run writes DIR/<variant>/ and
-its output to DIR/<variant>.log (DIR/prepare.log for the prepare command);
-everything measured goes to DIR/end_to_end.json.
-
-    python benchmarks/end_to_end.py --output-dir DIR -- \\
-        --archive ../shared/imdb/aclImdb_train.tar.gz --holdout-test 0.2 --epochs 1
+    python benchmarks/end_to_end.py --output-dir DIR --variants keras-io,default \\
+        --keras-io-example fnet_classification_with_keras_hub.py -- \\
+        --data-dir DIR/aclImdb --epochs 1 --models fnet
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +30,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
+from fnet_imdb.flags import flag_name  # noqa: E402
+from fnet_imdb.plots import test_split  # noqa: E402
+from fnet_imdb.atomic import atomic_path  # noqa: E402
+
+import keras_io_example  # noqa: E402
+from stages import STAGE_ENDS, launch, stage_seconds  # noqa: E402
 
 OPT_IN = {
     "bucketed": ["--bucket-by-length"],
@@ -47,21 +43,17 @@ OPT_IN = {
     "all-opt-in": ["--bucket-by-length", "--mixed-precision"],
 }
 ON_PREPARED = ("prepared", *OPT_IN)
-VARIANTS = ("reference", "default", *ON_PREPARED)
-SPEEDUP = "reference/default"
-PREPARE_ROW = "prepare, once (own process)"
+VARIANTS = ("keras-io", "reference", "default", *ON_PREPARED)
+RATIOS = {"default / keras-io": ("default", "keras-io")}
+RATIOS["reference / default"] = ("reference", "default")
 PREPARED_DATA = "prepared-data"  # Not "prepared": that is a run folder.
-
-
-def flag(name):
-    return "--" + name.replace("_", "-")
 
 
 # The flags of the prepare command, those that take no value, and those that
 # both commands take.
-DATA_FLAGS = {flag(name) for name in cli.DATA_RECIPE}
-DATA_FLAGS |= {flag(option.name) for option in cli.OPTIONS if option.data}
-SWITCHES = {flag(option.name) for option in cli.OPTIONS if option.parse is bool}
+DATA_FLAGS = {flag_name(name) for name in cli.DATA_RECIPE}
+DATA_FLAGS |= {flag_name(option.name) for option in cli.OPTIONS if option.data}
+SWITCHES = {flag_name(option.name) for option in cli.OPTIONS if option.parse is bool}
 SWITCHES.add("--debug")
 SHARED_FLAGS = {"--quiet", "--debug"}
 
@@ -82,46 +74,50 @@ def split_arguments(extra):
     return data, other
 
 
-def environment(name):
+def value_of(extra, name, default=None):
+    """The value of flag `name` among `extra` (`--name V` or `--name=V`)."""
+    for i, argument in enumerate(extra):
+        if argument == name and i + 1 < len(extra):
+            return extra[i + 1]
+        if argument.startswith(name + "="):
+            return argument.split("=", 1)[1]
+    return default
+
+
+def environment(name, reference_backend):
     """The environment of a variant's processes."""
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    env["PYTHONUNBUFFERED"] = "1"  # The log follows the run as it goes.
-    return {**env, "KERAS_BACKEND": "jax"} if name == "reference" else env
-
-
-def launch(name, command, env, out):
-    """Run one command from the repository root, its output in DIR/<name>.log;
-    return its record (exit status, wall time, a failed run's log tail)."""
-    log = out / f"{name}.log"
-    print(f"{name}: started, log in {log}", flush=True)
-    with open(log, "w") as file:
-        start = time.perf_counter()
-        code = subprocess.run(
-            command, cwd=REPO_ROOT, env=env, stdout=file, stderr=subprocess.STDOUT
-        ).returncode
-        wall = time.perf_counter() - start
-    record = {"variant": name, "command": command, "returncode": code}
-    record.update(keras_backend=env.get("KERAS_BACKEND"), wall_seconds=wall)
-    if code:
-        tail = log.read_text(errors="replace").splitlines()[-20:]
-        print(f"{name}: FAILED (exit status {code}) after {wall:.1f} s; log ends:")
-        print("\n".join("    " + line for line in tail))
-        return {**record, "log_tail": tail}
-    print(f"{name}: done in {wall:.1f} s", flush=True)
-    return record
+    env["PYTHONUNBUFFERED"] = "1"  # Each line is logged when it is printed.
+    if name == "reference":
+        env["KERAS_BACKEND"] = reference_backend
+    return env
 
 
 def prepare(data_args, out):
     """Write DIR/prepared-data from scratch (no cache); return the command's record."""
-    # Never train on a stale folder.
-    shutil.rmtree(out / PREPARED_DATA, ignore_errors=True)
+    shutil.rmtree(out / PREPARED_DATA, ignore_errors=True)  # Never a stale one.
     command = [sys.executable, "-m", "fnet_imdb.prepare", *data_args, "--no-cache"]
     command += ["--output-dir", str(out / PREPARED_DATA)]
-    return launch("prepare", command, environment("prepare"), out)
+    record = launch("prepare", command, environment("prepare", None), out, REPO_ROOT)
+    if not record["returncode"]:
+        manifest = json.loads((out / PREPARED_DATA / "prepared.json").read_text())
+        record["timings"] = manifest["timings"]
+    return record
 
 
-def run(name, extra, out):
-    """Run one variant; return its record, with its results.json if it succeeded."""
+def run(name, args, extra, out):
+    """Run one variant; return its record, with its results.json if it has one."""
+    env = environment(name, args.reference_backend)
+    if name == "keras-io":
+        data_dir = value_of(extra, "--data-dir")
+        if data_dir is None:
+            raise SystemExit("the keras-io variant needs -- --data-dir DIR (aclImdb)")
+        fnet_only = value_of(extra, "--models") == "fnet"
+        command = keras_io_example.workdir(
+            args.keras_io_example, data_dir, value_of(extra, "--epochs", 3),
+            fnet_only, out / name,
+        )  # fmt: skip
+        return launch(name, command, env, out, cwd=out / name)
     if name in ON_PREPARED:
         flags = split_arguments(extra)[1] + ["--prepared", str(out / PREPARED_DATA)]
         flags += OPT_IN.get(name, [])
@@ -129,11 +125,12 @@ def run(name, extra, out):
         flags = [*extra, "--vocab-trainer=keras", "--fourier=keras"]
     else:
         flags = list(extra)
+    flags = [f for f in flags if f != "--quiet"]  # The stages need its lines.
     run_dir = out / name
     command = [sys.executable, "fnet_classification.py", *flags]
     command += ["--output-dir", str(run_dir)]
     (run_dir / "results.json").unlink(missing_ok=True)  # Never read a stale one.
-    record = launch(name, command, environment(name), out)
+    record = launch(name, command, env, out, REPO_ROOT)
     if record["returncode"]:
         return record
     return {**record, "results": json.loads((run_dir / "results.json").read_text())}
@@ -141,50 +138,56 @@ def run(name, extra, out):
 
 def stages(record, prepared):
     """{row label: value} for one variant: seconds, accuracies, or text."""
-    values = {PREPARE_ROW: None}
+    if record["returncode"]:
+        return {"total wall": f"failed (exit status {record['returncode']})"}
+    values = {}
     if record["variant"] in ON_PREPARED:
-        failed = f"failed (exit status {prepared['returncode']})"
-        values[PREPARE_ROW] = (
-            failed if prepared["returncode"] else prepared["wall_seconds"]
-        )
+        for step, seconds in (prepared.get("timings") or {}).items():
+            values[f"prepare command: {step}"] = seconds
+    values |= stage_seconds(record["lines"], record["wall_seconds"])
     results = record.get("results")
-    if results is None:
-        return {**values, "total wall": f"failed (exit status {record['returncode']})"}
-    timings, models = results["timings"], results["models"]
-    values["data (from run start)"] = timings.get("data")
-    values["to first step (from run start)"] = timings.get("to_first_step")
-    test = "stand-in test" if results["config"]["holdout_test"] else "test"
-    for key, label in [
-        ("train_seconds", "train"),
-        ("val_accuracy", "val accuracy"),
-        ("test_accuracy", f"{test} accuracy"),
-    ]:
-        for kind, model in models.items():
-            summary = model["summary"][key]
-            seeds = f" (mean of {summary['n']} seeds)" if summary["n"] > 1 else ""
-            values[f"{label} {kind}{seeds}"] = summary["mean"]
+    if results is None:  # The keras-io example: its evaluate() line.
+        scores = [re.search(r"accuracy: ([\d.]+)", t) for _, t in record["lines"]]
+        scores = [float(score[1]) for score in scores if score]
+        values["test accuracy fnet"] = scores[-1] if scores else None
+    for kind, model in (results or {}).get("models", {}).items():
+        summary = model["summary"]
+        seeds = f" (mean of {summary['test_accuracy']['n']} seeds)"
+        seeds = seeds if summary["test_accuracy"]["n"] > 1 else ""
+        values[f"train {kind}{seeds}"] = summary["train_seconds"]["mean"]
+        test = test_split(results["config"]).lower()
+        values[f"{test} accuracy {kind}{seeds}"] = summary["test_accuracy"]["mean"]
     return {**values, "total wall": record["wall_seconds"]}
 
 
 def comparison(records, prepared):
-    """{row label: {variant: value}}, with the reference/default time ratio."""
+    """{row label: {variant: value}}, with each ratio that its variants allow."""
     table = {}
     for record in records:
         for label, value in stages(record, prepared).items():
             table.setdefault(label, {})[record["variant"]] = value
+    order = [name for name, _ in STAGE_ENDS] + ["after the test, to the exit"]
+    table = {
+        k: table[k]
+        for k in sorted(
+            table, key=lambda k: (k not in order, order.index(k) if k in order else 0)
+        )
+    }
     table["total wall"] = table.pop("total wall")  # Last, even if a run failed.
-    table = {k: v for k, v in table.items() if any(x is not None for x in v.values())}
     for label, values in table.items():
-        ref, default = values.get("reference"), values.get("default")
-        if "accuracy" not in label and isinstance(ref, float) and default:
-            values[SPEEDUP] = ref / default
+        if "accuracy" in label:
+            continue
+        for column, (top, base) in RATIOS.items():
+            a, b = values.get(top), values.get(base)
+            if isinstance(a, float) and isinstance(b, float) and b:
+                values[column] = a / b
     return table
 
 
 def cell(label, column, value):
     if value is None or isinstance(value, str):
         return value or "-"
-    if column == SPEEDUP:
+    if "/" in column:
         return f"{value:.2f}x"
     return f"{value:.2%}" if "accuracy" in label else f"{value:.1f} s"
 
@@ -197,12 +200,6 @@ def print_table(table, columns):
     widths = [max(len(line[i]) for line in lines) + 3 for i in range(len(lines[0]))]
     for line in lines:
         print(line[0].ljust(widths[0]), *map(str.rjust, line[1:], widths[1:]), sep="")
-
-
-def write_json(path, data):
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(partial, path)
 
 
 def main(argv=None):
@@ -220,12 +217,17 @@ def main(argv=None):
         "--output-dir", type=Path, default=default_dir, metavar="DIR", help="runs, logs"
     )
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), metavar="V,V", help="a subset"
-    )
+        "--variants", default="reference,default", metavar="V,V", help="of: "
+        + ",".join(VARIANTS),
+    )  # fmt: skip
+    parser.add_argument("--keras-io-example", metavar="FILE", help="for keras-io")
+    parser.add_argument("--reference-backend", default="jax", metavar="NAME")
     args = parser.parse_args(argv[:split])
     extra, chosen = argv[split + 1 :], args.variants.split(",")
     if set(chosen) - set(VARIANTS):
         parser.error(f"--variants: choose from {','.join(VARIANTS)}")
+    if "keras-io" in chosen and not args.keras_io_example:
+        parser.error("the keras-io variant needs --keras-io-example FILE")
     out = args.output_dir.resolve()  # The runs start in the repository root.
     out.mkdir(parents=True, exist_ok=True)
     data_args, train_args = split_arguments(extra)
@@ -235,12 +237,14 @@ def main(argv=None):
     for name in (n for n in VARIANTS if n in chosen):
         if name in ON_PREPARED and prepared is None:  # Once, before its first use.
             prepared = prepare(data_args, out)
-        records.append(run(name, extra, out))
+        records.append(run(name, args, extra, out))
         table = comparison(records, prepared)
         result = {**summary, "table": table, "prepare": prepared, "variants": records}
-        write_json(out / "end_to_end.json", result)
-    ratio = [SPEEDUP] if any(SPEEDUP in values for values in table.values()) else []
-    print_table(table, [r["variant"] for r in records] + ratio)
+        with atomic_path(out / "end_to_end.json") as partial:
+            partial.write_text(json.dumps(result, indent=2) + "\n")
+    columns = [r["variant"] for r in records]
+    columns += [c for c in RATIOS if any(c in values for values in table.values())]
+    print_table(table, columns)
     print(f"\nWrote {out / 'end_to_end.json'}")
     failed = [r for r in [prepared, *records] if r and r["returncode"]]
     return 1 if failed else 0

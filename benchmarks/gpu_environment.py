@@ -21,7 +21,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from fnet_imdb import backend, cache  # noqa: E402
+from fnet_imdb import atomic, backend  # noqa: E402
 
 
 def version(name):
@@ -86,7 +86,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     record = environment()
     try:
-        cache.write_text(args.output, json.dumps(record, indent=2) + "\n")
+        atomic.write_text(args.output, json.dumps(record, indent=2) + "\n")
     except OSError as error:
         print(
             f"gpu_environment.py: cannot write {args.output}: {error.strerror}",

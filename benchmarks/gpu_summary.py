@@ -18,8 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fnet_imdb.comparison import milliseconds, paired_markdown  # noqa: E402
-from fnet_imdb.comparison import percent, software, spread  # noqa: E402
+from fnet_imdb.comparison import percent, software, spread, step_ratios  # noqa: E402
 from fnet_imdb.paired import paired_comparison  # noqa: E402
+from fnet_imdb.plots import test_split  # noqa: E402
 
 ENVIRONMENT_KEYS = ("device", "platform", "python", "jax", "jaxlib", "cuda")
 ENVIRONMENT_KEYS += ("keras", "keras_hub", "commit", "date")
@@ -36,7 +37,7 @@ def environment_line(environment):
 def training_table(results):
     """Per-seed fit time and test accuracy of each model, and the mean ± std."""
     environment, config = results["environment"], results["config"]
-    test = "stand-in test" if config["holdout_test"] else "test"
+    test = test_split(config).lower()
     lines = [
         f"Training: {environment['keras_backend']} on {environment['device']}, "
         f"{software(environment)}; {config['epochs']} epochs, batch "
@@ -70,13 +71,11 @@ def step_rows(rows):
         return f"{peak / 2**20:,.0f}" if peak else "-"
 
     by_point = {(row["model"], row["seq_len"]): row for row in rows}
-    lines = []
+    ratios, lines = step_ratios(rows), []
     for length in sorted({row["seq_len"] for row in rows}):
         fnet = by_point.get(("fnet", length), {})
         transformer = by_point.get(("transformer", length), {})
-        ratio = "-"
-        if fnet.get("step_seconds") and transformer.get("step_seconds"):
-            ratio = f"{transformer['step_seconds'] / fnet['step_seconds']:.2f}x"
+        ratio = f"{ratios[length]:.2f}x" if length in ratios else "-"
         lines.append(
             f"| {rows[0]['batch_size']} x {length} | {step(fnet)} "
             f"| {step(transformer)} | {ratio} "

@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from backend_record import commit  # noqa: E402
-from fnet_imdb import backend, cache, cli  # noqa: E402  (light: no Keras)
+from fnet_imdb import atomic, backend, cli  # noqa: E402  (light: no Keras)
 
 TEXT = "A wonderful film: moving, funny, and the actors are superb."
 # Targets: one text within 5 s and 500 MB, 1,000 reviews within 20 s.
@@ -190,7 +190,7 @@ def main(argv=None):
     for python, figures in measure_all(args, pythons, lines).items():
         record["interpreters"][python].update(figures)
     record["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    cache.write_text(args.output, json.dumps(record, indent=2) + "\n")
+    atomic.write_text(args.output, json.dumps(record, indent=2) + "\n")
     print_table(record)
     print(f"Wrote {args.output}")
 

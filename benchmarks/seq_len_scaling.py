@@ -24,10 +24,15 @@ from pathlib import Path
 # high-water mark), so a heavy parent would inflate every measurement.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+import tutorial_definitions  # noqa: E402  (its recipe() imports nothing)
+from fnet_imdb.atomic import atomic_path, write_text  # noqa: E402  (light)
+from fnet_imdb.flags import flag_name  # noqa: E402  (light: argparse alone)
+
+RECIPE = tutorial_definitions.recipe()
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 MODELS = ("fnet", "transformer")
 MARKER = "SEQ_LEN_SCALING_RESULT "
-NUM_HEADS = 2  # The recipe's Config.num_heads, which the children use.
 DIMS = ("batch_size", "embed_dim", "intermediate_dim")
 SHARED = ("steps", "warmup", "precision", "fourier") + DIMS  # A child gets these flags.
 
@@ -49,10 +54,10 @@ def parse_args(argv):
     add("--seq-lens", type=lengths, default="128,256,512,1024,2048", help="N,N,...")
     add("--steps", type=int, default=5, help="timed steps per point")
     add("--warmup", type=int, default=1, help="untimed steps first")
-    # The recipe's Config defaults:
-    add("--batch-size", type=int, default=64, help="sequences per step")
-    add("--embed-dim", type=int, default=128, help="embedding size")
-    add("--intermediate-dim", type=int, default=512, help="feed-forward size")
+    # The tutorial's recipe (its source read, not run):
+    add("--batch-size", type=int, default=RECIPE["batch_size"], help="per step")
+    add("--embed-dim", type=int, default=RECIPE["embed_dim"], help="embedding size")
+    add("--intermediate-dim", type=int, default=RECIPE["intermediate_dim"])
     add(
         "--precision",
         choices=("float32", "mixed_bfloat16"),
@@ -75,15 +80,14 @@ def parse_args(argv):
         parser.error("lengths, sizes and --steps must be positive; --warmup >= 0")
     if set(args.models) - set(MODELS):
         parser.error(f"--models: choose from {','.join(MODELS)}")
-    if "transformer" in args.models and args.embed_dim % NUM_HEADS:
-        parser.error(f"--embed-dim must be a multiple of {NUM_HEADS} (heads)")
+    if "transformer" in args.models and args.embed_dim % RECIPE["num_heads"]:
+        parser.error(f"--embed-dim must be a multiple of {RECIPE['num_heads']} (heads)")
     return args
 
 
 def measure(spec, args):
     """In a child: build, compile and time one classifier (or just load)."""
     sys.path.insert(0, str(REPO_ROOT))
-    import tutorial_definitions
     from fnet_imdb import backend, cli
 
     # The tutorial's model, without running its recipe; the backend first.
@@ -138,7 +142,7 @@ def device_peak_bytes(backend):
 def run_child(spec, args):
     """Run one point in a fresh process; return its result and its peak RSS."""
     command = [sys.executable, __file__, "--one", spec]
-    command += [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in SHARED]
+    command += [f"{flag_name(name)}={getattr(args, name)}" for name in SHARED]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdout=log, stderr=log, cwd=REPO_ROOT)
         deadline = time.monotonic() + (args.timeout or float("inf"))
@@ -168,26 +172,6 @@ def run_child(spec, args):
     return {"error": f"exit status {code}: {last.strip()[:500]}"}, peak_rss
 
 
-def write_atomic(path, write):
-    """Write through `write(temporary_path)`, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def ratios(rows):
-    """{length: Transformer step time / FNet step time} where both succeeded."""
-    times = {(r["model"], r["seq_len"]): r["step_seconds"] for r in rows}
-    pairs = {
-        n: (times.get(("transformer", n)), times.get(("fnet", n))) for _, n in times
-    }
-    return {n: t / f for n, (t, f) in sorted(pairs.items()) if t and f}
-
-
 def save_plot(rows, path):
     import matplotlib
 
@@ -205,7 +189,9 @@ def save_plot(rows, path):
     left.set(title="Training step time", ylabel="seconds per step (median)")
     left.set_yscale("log" if any(r["step_seconds"] for r in rows) else "linear")
     left.legend()
-    ratio = ratios(rows)
+    from fnet_imdb import comparison
+
+    ratio = comparison.step_ratios(rows)
     right.plot(list(ratio), list(ratio.values()), "D-", color="C2")
     for n, value in ratio.items():
         right.annotate(f"{value:.2f}x", (n, value), ha="center", va="bottom")
@@ -224,7 +210,8 @@ def save_plot(rows, path):
     )
     figure.suptitle(f"{rows[0]['backend']} on {rows[0]['device']}; {dims}")
     figure.tight_layout()
-    write_atomic(path, lambda partial: figure.savefig(partial, format="png"))
+    with atomic_path(path) as partial:
+        figure.savefig(partial, format="png")
     plt.close(figure)
 
 
@@ -275,9 +262,11 @@ def main(argv=None):
             else:
                 print(f"failed: {row['error']}")
             text = json.dumps(rows, indent=2) + "\n"  # Kept after each point.
-            write_atomic(json_path, lambda partial: partial.write_text(text))
+            write_text(json_path, text)
+    from fnet_imdb import comparison  # Heavy (numpy): once the children are done.
+
     print(f"\n{'length':>7}  Transformer/FNet step time")
-    for n, value in ratios(rows).items():
+    for n, value in comparison.step_ratios(rows).items():
         print(f"{n:>7}  {value:.2f}x")
     save_plot(rows, args.output_dir / "seq_len_scaling.png")
     print(f"\nWrote {json_path} and seq_len_scaling.png")

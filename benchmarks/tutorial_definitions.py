@@ -34,6 +34,14 @@ def load(*names):
     return types.SimpleNamespace(**{name: namespace[name] for name in names})
 
 
+def recipe():
+    """The tutorial's recipe block, read from its source: nothing of it runs
+    and nothing is imported (for a parent process that must stay light)."""
+    tree = ast.parse(SOURCE.read_text(encoding="utf-8"), filename=str(SOURCE))
+    (call,) = [node.value for node in tree.body if defined_name(node) == "recipe"]
+    return {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+
+
 def defined_name(node):
     """The name a top-level `def` or single-target assignment defines, or None."""
     if isinstance(node, ast.FunctionDef):

@@ -176,24 +176,6 @@ def unused_gpu_warning(backend, device, gpu_present):
     )
 
 
-def distribute_over_devices():
-    """Data parallelism with Keras's distribution API (JAX backend): each batch
-    split over every device that `keras.distribution.list_devices()` returns,
-    which is `jax.devices()`: all GPUs, else all TPU devices (one per core on
-    TPU v2 and v3, one per chip from v4 on), else the CPU; on one machine, such
-    as a Colab runtime, those are all its local accelerator cores. Returns the
-    devices."""
-    import keras
-
-    if keras.backend.backend() != "jax":
-        raise ValueError("--data-parallel needs the JAX backend: set KERAS_BACKEND=jax")
-    devices = keras.distribution.list_devices()
-    keras.distribution.set_distribution(
-        keras.distribution.DataParallel(devices=devices)
-    )
-    return devices
-
-
 def import_tensorflow():
     """TensorFlow for preparing data only: its start-up logs silenced and, when
     another backend trains, the GPUs hidden from it so it takes no GPU memory.

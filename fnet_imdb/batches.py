@@ -25,15 +25,24 @@ class Batches(keras.utils.PyDataset):
     `multiple_of` > 1, each batch is padded to a multiple of that many rows
     with copies of its first review of sample weight 0, so it splits evenly
     over devices; the batches then carry sample weights (1 for real rows).
+    With `processes` > 1 (`multiple_of` then counts every process's
+    devices), each padded batch is cut into that many equal shares, and
+    this process feeds share `process`: Keras joins them, in process order.
     With `first_epoch` = k, the first epoch is the k-th (from 0) of a run
     that started at 0, in the same order, for a run resumed there.
     """
 
     def __init__(
         self, token_ids, labels, batch_size, shuffle=False, seed=0, bucket=False,
-        multiple_of=1, first_epoch=0,
+        multiple_of=1, first_epoch=0, processes=1, process=0,
     ):  # fmt: skip
         super().__init__()
+        if multiple_of % processes or not 0 <= process < processes:
+            raise ValueError(
+                f"cannot feed share {process} of {processes} of batches padded to "
+                f"a multiple of {multiple_of}"
+            )
+        self.processes, self.process = processes, process
         self.token_ids, self.labels = token_ids, labels
         self.batch_size, self.shuffle, self.multiple_of = (
             batch_size,
@@ -78,16 +87,18 @@ class Batches(keras.utils.PyDataset):
         # average such a row over no tokens, 0/0 = NaN, and NaN * 0 is NaN.
         padded = np.concatenate([rows, np.repeat(rows[:1], padding)])
         weights = np.concatenate([np.ones(len(rows)), np.zeros(padding)])
+        share = np.split(np.arange(len(padded)), self.processes)[self.process]
         return (
-            self.token_ids[padded, :width],
-            self.labels[padded],
-            weights.astype("float32"),
+            self.token_ids[padded[share], :width],
+            self.labels[padded[share]],
+            weights[share].astype("float32"),
         )
 
     def in_review_order(self, outputs):
         """`predict`'s outputs on these batches (unshuffled), one row per
         review in the order of `token_ids`: bucketed batches regrouped the
-        reviews, and padding rows are dropped."""
+        reviews, and padding rows are dropped. Over several processes, the
+        outputs are every process's (see `hosts.DataParallel`)."""
         outputs, rows, start = np.asarray(outputs), [], 0
         for batch in self.batches:
             rows.append(outputs[start : start + len(batch)])

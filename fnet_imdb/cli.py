@@ -8,7 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from fnet_imdb import MODEL_KINDS, download
+from fnet_imdb import MODEL_KINDS, download, flags
 from fnet_imdb.flags import choice, fraction, listed, model_name, open_fraction
 from fnet_imdb.flags import positive_float, positive_int, sample_count, seed_value
 from fnet_imdb.flags import sha256_hex
@@ -59,8 +59,9 @@ OPTIONS = [
            "length, padded to 64/128/256/512"),
     Option("mixed_precision", False, bool, "opt-in: compute in bfloat16, keep "
            "float32 weights"),
-    Option("data_parallel", False, bool, "split each batch over all local devices "
-           "(JAX backend)"),
+    Option("data_parallel", False, bool, "split each batch over all devices (JAX "
+           "backend), every host's with KERAS_DISTRIBUTION_* or --multi-host"),
+    Option("multi_host", False, bool, "one process per host (docs/several_hosts.md)"),
     Option("quiet", False, bool, "print only errors and the final table"),
     Option("smoke", False, bool, "a smoke test: both models on the tiny fixture "
            "data/tiny_imdb, offline, in seconds (other flags still apply); fails "
@@ -147,7 +148,7 @@ def parse(recipe, argv=None, prog="fnet_classification.py"):
             f"{prog}: error: {argv[0]} is a command of its own: "
             f"python -m {COMMANDS[argv[0]]} --help"
         )
-    parser = make_parser(
+    parser = flags.make_parser(
         recipe_settings(recipe) + option_settings(OPTIONS),
         "Train and compare FNet and a Transformer on IMDb reviews. Defaults are "
         "the keras-io recipe.",
@@ -155,15 +156,21 @@ def parse(recipe, argv=None, prog="fnet_classification.py"):
         epilog="Other commands: python -m fnet_imdb.prepare (data for training "
         "elsewhere), python -m fnet_imdb.predict (classify text); each has --help.",
     )
-    chosen = vars(parser.parse_args(argv))
-    chosen.pop("debug", None)  # Read by one_line_errors.
+    chosen = flags.chosen(parser, argv)
     if chosen.get("smoke"):
         chosen = with_smoke_settings(chosen)
     config = with_defaults(recipe, chosen)
-    if config.data_dir and config.archive:
-        parser.error("use either --data-dir or --archive, not both")
     if "transformer" in config.models and config.embed_dim % config.num_heads:
         parser.error("--embed-dim must be a multiple of --num-heads")
+    resolve(config, chosen)
+    recipe.update({name: vars(config).pop(name) for name in recipe})
+    return config
+
+
+def resolve(config, chosen):
+    """Resolve `config` to what runs: a prepared folder's settings (refusing
+    `chosen` flags that contradict them), `--fourier auto`'s choice and
+    Keras's verbosity (`verbose`)."""
     if config.prepared:
         from fnet_imdb import prepared
 
@@ -178,8 +185,6 @@ def parse(recipe, argv=None, prog="fnet_classification.py"):
         on_cpu = backend.training_device()[0] == "cpu"
         config.fourier = "fast" if on_cpu else "keras"
     config.verbose = keras_verbosity(config.quiet)
-    recipe.update({name: vars(config).pop(name) for name in recipe})
-    return config
 
 
 def with_defaults(recipe, chosen):
@@ -220,42 +225,6 @@ def arguments():
     if in_notebook():
         return shlex.split(os.environ.get(NOTEBOOK_FLAGS, ""))
     return sys.argv[1:]
-
-
-class Parser(argparse.ArgumentParser):
-    """An argparse parser that reports a bad flag in one line."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def make_parser(settings, description, prog, epilog=None):
-    """One flag per (name, default, parser, help) setting: `batch_size` becomes
-    `--batch-size`. Flags not given are absent from the namespace, so callers
-    know which settings the user chose."""
-    parser = Parser(
-        allow_abbrev=False,
-        prog=prog,
-        description=description,
-        epilog=epilog,
-        argument_default=argparse.SUPPRESS,
-    )
-    for name, default, parse_value, help_text in settings:
-        flag = "--" + name.replace("_", "-")
-        if parse_value is bool:
-            parser.add_argument(flag, action="store_true", help=help_text)
-            continue
-        if isinstance(default, tuple):
-            default = ",".join(map(str, default))
-        shown = "" if default is None else f" (default: {default})"
-        metavar = getattr(parse_value, "metavar", "PATH")
-        parser.add_argument(
-            flag, type=parse_value, metavar=metavar, help=help_text + shown
-        )
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks on errors"
-    )
-    return parser
 
 
 def one_line_errors(kind, error, trace):

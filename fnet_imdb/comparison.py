@@ -1,5 +1,5 @@
 """The comparison of the two models: figure formats, per-seed summaries, the
-paired statistics' tables and verdict, and `results.md`.
+paired statistics' tables, and `results.md`.
 
 No Keras here: scripts/report.py and benchmarks/gpu_summary.py use it too."""
 
@@ -7,10 +7,10 @@ import statistics
 
 from fnet_imdb import MODEL_NAMES
 from fnet_imdb.plots import test_label
+from fnet_imdb.verdicts import spread_verdict, verdict
 
 SUMMARISED = ("train_seconds", "val_accuracy", "test_accuracy")
 BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
-FEW_SEEDS = 5  # Below this, a bootstrap over seeds is coarse (said in the verdict).
 
 
 def seconds(value):
@@ -64,6 +64,19 @@ def software(env):
     named.append(f"keras-hub {env.get('keras-hub', env.get('keras_hub'))}")
     named += [f"{BACKEND_NAMES[k]} {env[k]}" for k in BACKEND_NAMES if env.get(k)]
     return ", ".join(named)
+
+
+def step_ratios(rows):
+    """{sequence length: the Transformer's step time over FNet's} of rows of
+    step times (`model`, `seq_len`, `step_seconds`), where both have one."""
+    times = {
+        (row["model"], row.get("seq_len")): row.get("step_seconds") for row in rows
+    }
+    return {
+        length: times[("transformer", length)] / seconds
+        for (kind, length), seconds in times.items()
+        if kind == "fnet" and seconds and times.get(("transformer", length))
+    }
 
 
 def summarise(runs):
@@ -138,77 +151,6 @@ def seeds_table(results):
                 f"| {percent(seed_result['test_accuracy'])} |"
             )
     return "\n".join(lines)
-
-
-def spread_verdict(results):
-    """For runs without per-review predictions: whether the models' mean
-    test-accuracy gap exceeds the spread between seeds, or None with fewer than
-    two models or two seeds."""
-    summaries = [
-        model["summary"]["test_accuracy"] for model in results["models"].values()
-    ]
-    if len(summaries) != 2 or min(s["n"] for s in summaries) < 2:
-        return None
-    names = [MODEL_NAMES[k] for k in results["models"]]
-    gap = summaries[0]["mean"] - summaries[1]["mean"]
-    spread = max(s["std"] for s in summaries)
-    larger = "larger" if abs(gap) > spread else "not larger"
-    return (
-        "Without per-review predictions there is no paired test and no interval, "
-        f"only mean ± std: the mean test accuracy of {names[0]} minus {names[1]} is "
-        f"{gap * 100:+.2f} points, {larger} than the spread between seeds (the "
-        f"larger standard deviation, {spread * 100:.2f} points)."
-    )
-
-
-def verdict(comparison):
-    """The answer in a sentence or two, from the intervals of `paired.compare`."""
-    difference = comparison["accuracy_difference"]
-    points, low, high = (
-        difference[k] * 100 for k in ("difference", "ci_low", "ci_high")
-    )
-    seeds = [str(seed["seed"]) for seed in comparison["per_seed"]]
-    text = (
-        f"At training seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}, FNet is "
-        f"{abs(points):.2f} points {'less' if points < 0 else 'more'} accurate than "
-        f"the Transformer (95% CI {low:+.2f} to {high:+.2f}, {high - low:.2f} points "
-    )
-    if len(seeds) == 1:
-        text += (
-            "wide, over the test reviews only). With one training seed the interval "
-            "leaves out the variation between training runs: it understates the "
-            "uncertainty and cannot settle whether the models differ."
-        )
-    else:
-        text += f"wide, over {len(seeds)} training seeds and the test reviews): "
-        text += "a difference." if low > 0 or high < 0 else "no difference shown."
-        if len(seeds) < FEW_SEEDS:
-            text += (
-                f" With {len(seeds)} seeds the bootstrap has few seeds to draw from, "
-                "so the interval is rough and likely too narrow."
-            )
-    return text + " " + speed(comparison)
-
-
-def speed(comparison):
-    """The training-time ratio (the Transformer's over FNet's) in a sentence,
-    with its interval when it has one."""
-    ratio = comparison["time_ratio"]
-    if ratio is None:
-        return ""
-    figures = [ratio[key] for key in ("ratio", "ci_low", "ci_high")]
-    faster = ratio["ratio"] >= 1
-    if not faster:  # Then by how much slower: FNet's time over the Transformer's.
-        figures = [1 / figure if figure else None for figure in figures]
-    text = f"FNet trains {figures[0]:.2f}x {'faster' if faster else 'slower'} ("
-    if ratio["ci_low"] is None:
-        text += "one seed: no interval"
-    else:
-        low, high = sorted(figures[1:])
-        text += f"95% CI {low:.2f}x to {high:.2f}x, {ratio['seeds']} seeds"
-    if comparison["step_ratio"]:
-        text += f"; one training step, {comparison['step_ratio']:.2f}x"
-    return text + ")."
 
 
 def paired_markdown(comparison):

@@ -1,4 +1,4 @@
-"""Parsers of flag values: numbers in a range, choices, lists, model names, checksums."""
+"""The flags: parsers of their values (numbers in a range, choices, lists, model names, checksums), and an argparse parser of settings that reports a bad flag in one line."""
 
 import argparse
 import math
@@ -77,3 +77,54 @@ def sha256_hex(text):
 
 
 sha256_hex.metavar = "HEX"
+
+
+def flag_name(name):
+    """The flag of a setting: `batch_size` is `--batch-size`."""
+    return "--" + name.replace("_", "-")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser that reports a bad flag in one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def make_parser(settings, description, prog, epilog=None):
+    """One flag per (name, default, parser, help) setting: `batch_size` becomes
+    `--batch-size`. Flags not given are absent from the namespace, so callers
+    know which settings the user chose."""
+    parser = Parser(
+        allow_abbrev=False,
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        argument_default=argparse.SUPPRESS,
+    )
+    for name, default, parse_value, help_text in settings:
+        flag = flag_name(name)
+        if parse_value is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+            continue
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        shown = "" if default is None else f" (default: {default})"
+        metavar = getattr(parse_value, "metavar", "PATH")
+        parser.add_argument(
+            flag, type=parse_value, metavar=metavar, help=help_text + shown
+        )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
+    return parser
+
+
+def chosen(parser, argv):
+    """The flags given in `argv`, as a dict: `--debug` left to the error
+    handler, `--data-dir` with `--archive` refused."""
+    chosen = vars(parser.parse_args(argv))
+    chosen.pop("debug", None)  # Read by one_line_errors and run_command.
+    if chosen.get("data_dir") and chosen.get("archive"):
+        parser.error("use either --data-dir or --archive, not both")
+    return chosen

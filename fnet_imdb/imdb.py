@@ -41,18 +41,24 @@ def to_arrays(dataset):
     return np.array(texts, dtype=object), np.array(labels, dtype="int32")
 
 
-def read_reviews(folder, seed):
-    """The reviews of a split folder (pos/ and neg/; unsup/ is left out) as
-    numpy arrays (bytes, int32), in an order shuffled by `seed`."""
+def read_reviews(folder):
+    """The reviews of a split folder (pos/ and neg/; unsup/ is left out), in
+    file order, as a dataset of (text, label): the tutorial's Data step reads
+    them alike (tested)."""
     import keras  # After the backend is chosen.
 
-    dataset = keras.utils.text_dataset_from_directory(
+    return keras.utils.text_dataset_from_directory(
         folder,
         class_names=list(CLASS_NAMES),
         batch_size=None,
         shuffle=False,
         verbose=False,
     )
+
+
+def shuffled(dataset, seed):
+    """A dataset of (text, label) as numpy arrays (bytes, int32), in an order
+    shuffled by `seed`."""
     texts, labels = to_arrays(dataset)
     # Keras's own shuffle draws on TensorFlow's global seed, which training
     # reseeds: a generator of `seed` gives the same order whatever ran before.
@@ -116,18 +122,18 @@ def balanced_subset(texts, labels, limit):
     return texts[keep], labels[keep]
 
 
-def load_splits(folder, seed, validation_split, max_samples, holdout_test):
-    """Train, validation and test (texts, labels) of an aclImdb `folder`, and
-    per split the reviews kept (after `max_samples`) and those skipped or
-    repaired. With `holdout_test`, a stand-in test split is carved from
-    `train/` first."""
+def load_splits(folder, read, seed, validation_split, max_samples, holdout_test):
+    """Train, validation and test (texts, labels) of an aclImdb `folder`, each
+    split folder read by `read` (as `read_reviews`), and per split the reviews
+    kept (after `max_samples`) and those skipped or repaired. With
+    `holdout_test`, a stand-in test split is carved from `train/` first."""
     folder = Path(folder)
     check_dataset_dir(folder, need_test=not holdout_test)
-    rest = read_reviews(folder / "train", seed)
+    rest = shuffled(read(folder / "train"), seed)
     if holdout_test:
         rest, test = split_tail(rest, holdout_test, "--holdout-test")
     else:
-        test = read_reviews(folder / "test", seed)
+        test = shuffled(read(folder / "test"), seed)
     train, validation = split_tail(rest, validation_split)
     splits = {"train": train, "validation": validation, "test": test}
     counts = {}

@@ -4,6 +4,11 @@ import keras
 import keras_hub
 from keras import ops
 
+# The sublayers that `HalfSpectrumFNetEncoder.call` reads: FNetEncoder keeps
+# them private and has no hook for another mixing (tested: a keras-hub release
+# that renames them fails `test_layers.py` with their names).
+FNET_SUBLAYERS = ("_mixing_layer_norm", "_intermediate_dense", "_output_dense")
+FNET_SUBLAYERS += ("_output_dropout", "_output_layer_norm")
 # FNetEncoder mixes tokens with Re(FFT2(x)) through a complex FFT of the whole
 # input, and autodiff then runs an inverse complex FFT. Keras has no real-input
 # 2-D FFT (its 1-D `rfft` plus `fft` over the other axis, with transposes, was

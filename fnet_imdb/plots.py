@@ -4,7 +4,7 @@ import statistics
 
 from matplotlib.figure import Figure
 
-from fnet_imdb.cache import atomic_path
+from fnet_imdb.atomic import atomic_path
 from fnet_imdb.cli import in_notebook
 
 COLORS = {"fnet": "C0", "transformer": "C1"}
@@ -88,11 +88,15 @@ def comparison(results):
     return figure
 
 
+def test_split(config):
+    """The test split's name: a stand-in one when carved from train/."""
+    return "Stand-in test" if config["holdout_test"] else "Test"
+
+
 def test_label(results):
     """The test split's name and size, as the table and the plot show it."""
     reviews = results["data"]["test"]["reviews"]
-    kind = "Stand-in test" if results["config"]["holdout_test"] else "Test"
-    return f"{kind} accuracy ({reviews:,} reviews)"
+    return f"{test_split(results['config'])} accuracy ({reviews:,} reviews)"
 
 
 def save_figure(figure, path):

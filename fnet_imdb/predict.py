@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 
 from fnet_imdb import MODEL_KINDS, backend, preprocessing, rundir
-from fnet_imdb.cli import Parser, run_command
+from fnet_imdb.cli import run_command
+from fnet_imdb.flags import Parser
 from fnet_imdb.imdb import decode_utf8, has_content
 from fnet_imdb.vocabulary import read_vocabulary
 

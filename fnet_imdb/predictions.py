@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fnet_imdb.cache import atomic_path
+from fnet_imdb.atomic import atomic_path
 
 FOLDER = "predictions"
 LABELS = f"{FOLDER}/labels.npy"

@@ -4,16 +4,17 @@ import sys
 import time
 from pathlib import Path
 
-from fnet_imdb import cli, download, imdb, prepared, preprocessing
+from fnet_imdb import backend, cli, download, flags, imdb, prepared, preprocessing
 from fnet_imdb import vocabulary as word_pieces
 from fnet_imdb.cache import Cache
 
 
-def read_reviews(options, seed, validation_split, say):
+def read_splits(read, options, seed, validation_split, say):
     """The tutorial's Data step: each split's lower-cased reviews and labels
     (dicts by split name), and the data record (folder, archive checksum,
-    reviews kept per split). `options` says where the data is, and how much
-    of it to take (`cli.OPTIONS` marked `data`)."""
+    reviews kept per split). `read` reads a split folder (as
+    `imdb.read_reviews`); `options` says where the data is, and how much of it
+    to take (`cli.OPTIONS` marked `data`)."""
     folder, digest = download.imdb_folder(
         options.data_dir,
         options.archive,
@@ -23,7 +24,7 @@ def read_reviews(options, seed, validation_split, say):
         say,
     )
     splits, counts = imdb.load_splits(
-        folder, seed, validation_split, options.max_samples, options.holdout_test
+        folder, read, seed, validation_split, options.max_samples, options.holdout_test
     )
     texts = {name: preprocessing.lower_case(x) for name, (x, _) in splits.items()}
     labels = {name: y for name, (_, y) in splits.items()}
@@ -41,7 +42,7 @@ def parse_args(argv):
         ("cache_dir", "data/cache", str, "vocabulary and token cache"),
         ("no_cache", False, bool, "recompute instead of using the cache"),
     ]
-    parser = cli.make_parser(
+    parser = flags.make_parser(
         settings,
         "Read the IMDb reviews, learn the vocabulary and tokenize, as the tutorial "
         "does, and write them to a folder: training from it needs no TensorFlow.",
@@ -50,11 +51,8 @@ def parse_args(argv):
     parser.add_argument(
         "--output-dir", required=True, help="the prepared folder to write"
     )
-    chosen = vars(parser.parse_args(argv))
-    chosen.pop("debug", None)  # Read by cli.run_command.
+    chosen = flags.chosen(parser, argv)
     output_dir = Path(chosen.pop("output_dir"))
-    if chosen.get("data_dir") and chosen.get("archive"):
-        parser.error("use either --data-dir or --archive, not both")
     defaults = {"cache_dir": "data/cache", "no_cache": False}
     return cli.with_defaults({**cli.DATA_RECIPE, **defaults}, chosen), output_dir
 
@@ -63,11 +61,12 @@ def main(argv):
     """Prepare the data as the tutorial's data steps do, through the cache;
     return what was done (seconds per step, and what the cache reused)."""
     config, output_dir = parse_args(argv)
+    backend.import_tensorflow()  # Quietly: Keras would import it with its logs.
     say = (lambda line: None) if config.quiet else print
     cache = Cache(config.cache_dir, not config.no_cache)
     timings, reused, started = {}, {}, time.perf_counter()
-    texts, labels, data = read_reviews(
-        config, config.seed, config.validation_split, say
+    texts, labels, data = read_splits(
+        imdb.read_reviews, config, config.seed, config.validation_split, say
     )
     timings["data"] = time.perf_counter() - started
     # The fast learner: the tutorial's vocabulary, token for token (tested).
@@ -80,13 +79,13 @@ def main(argv):
         "tokens",
         [vocabulary, config.max_seq_len, *texts.values()],
         lambda: {
-            name: preprocessing.tokenize(tokenizer, x) for name, x in texts.items()
+            name: preprocessing.tokenize_in_batches(tokenizer, x)
+            for name, x in texts.items()
         },
     )
     timings["tokenize"] = time.perf_counter() - started - sum(timings.values())
-    prepared.write(
-        output_dir, vocabulary, token_ids, labels, cli.data_settings(config), data
-    )
+    settings = cli.data_settings(config)
+    prepared.write(output_dir, vocabulary, token_ids, labels, settings, data, timings)
     say(f"Prepared data written to {output_dir}/")
     return {"timings": timings, "cache": reused, "data": data}
 

@@ -7,16 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
-from fnet_imdb.cache import atomic_path, write_text
+from fnet_imdb.atomic import atomic_path, write_text
 from fnet_imdb.download import file_sha256
+from fnet_imdb.flags import flag_name
 from fnet_imdb.vocabulary import read_vocabulary, write_vocabulary
 
 FORMAT = 1
 SPLITS = ("train", "validation", "test")
 
 
-def write(directory, vocabulary, token_ids, labels, settings, data):
-    """Write the folder; `prepared.json`, written last, marks it complete."""
+def write(directory, vocabulary, token_ids, labels, settings, data, timings=None):
+    """Write the folder; `prepared.json`, written last, marks it complete.
+    `timings` are the seconds each data step took, as the prepare command
+    measured them."""
     directory = Path(directory)
     (directory / "prepared.json").unlink(missing_ok=True)
     write_vocabulary(directory / "vocab.txt", vocabulary)
@@ -29,6 +32,7 @@ def write(directory, vocabulary, token_ids, labels, settings, data):
         "settings": settings,
         "data": data,
         "vocabulary_size": len(vocabulary),
+        "timings": timings or {},
         "sha256": {
             name: file_sha256(directory / name) for name in ("vocab.txt", "tokens.npz")
         },
@@ -81,7 +85,7 @@ def contradictions(settings, chosen):
     """The flags in `chosen` (settings given on the command line) whose values
     differ from those the prepared data was made with, as one message or None."""
     clashes = [
-        f"--{name.replace('_', '-')} {value} (prepared with {settings[name]})"
+        f"{flag_name(name)} {value} (prepared with {settings[name]})"
         for name, value in chosen.items()
         if name in settings and settings[name] != value
     ]

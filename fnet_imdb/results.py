@@ -8,8 +8,8 @@ import shutil
 import time
 from importlib import metadata
 
-from fnet_imdb import backend, predictions, rundir
-from fnet_imdb.cache import atomic_path, write_text
+from fnet_imdb import backend, predictions
+from fnet_imdb.atomic import atomic_path, write_text
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
 from fnet_imdb.paired import paired_comparison
 from fnet_imdb.plots import save_plots, show_in_notebook
@@ -26,14 +26,17 @@ NOT_RESUMED_ON = ("quiet", "verbose", "output_dir", "download_dir")
 def start(recipe, options, devices=()):
     """The record of a training run in its own output folder, locked, with the
     backend, device and machine it trains on; a resumed run's finished
-    training is kept. Says where it writes in a line or two."""
+    training is kept. Says where it writes in a line or two. Over several
+    processes, the output folder is process 0's (`hosts.open_run`)."""
     import keras
+
+    from fnet_imdb import hosts  # Imports Keras: after the backend.
 
     device, device_name = backend.training_device()
     backend.warn_if_gpu_unused(keras.backend.backend(), device)
     config = {**recipe, **vars(options)}
     settings = {k: v for k, v in config.items() if k not in NOT_RESUMED_ON}
-    output_folder = rundir.open_run(options.output_dir, settings)
+    output_folder = hosts.open_run(options.output_dir, settings)
     record = Record(config, output_folder.folder, options.quiet)
     record.lock = output_folder
     if output_folder.previous:
@@ -48,6 +51,7 @@ def start(recipe, options, devices=()):
     record.results["environment"] = {
         **environment(keras.backend.backend(), device_name),
         "data_parallel_devices": [str(d) for d in devices],
+        "processes": hosts.process_count(),
     }
     record.write_json()  # From now on, an interrupted run can resume.
     if output_folder.note:
@@ -126,17 +130,20 @@ class Record:
         return any(seed_result["seed"] == seed for seed_result in runs)
 
     def add_run(
-        self, kind, model, seed, backup, step_log, test_loss, test_accuracy,
+        self, kind, seed, model, *, backup, step_log, test_loss, test_accuracy,
         probabilities,
     ):  # fmt: skip
-        """Record one model's training from one seed (its `backup` keeps the
-        history and times, `step_log` when it began), its test scores and
-        probabilities; the first seed's model is saved, with plain keras-hub
-        layers. The backup, no longer needed, is deleted."""
+        """Record `model`, of `kind`, trained from `seed`: its `backup` keeps
+        the history and times, `step_log` when training began; its test loss,
+        accuracy and probabilities (in review order). The first seed's model is
+        saved, with plain keras-hub layers. The backup, no longer needed, is
+        deleted."""
         seconds = backup.segment_seconds()  # Of each process, if resumed.
         seed_result = dict(
             seed=seed, train_seconds=sum(seconds), train_segments=seconds
         )
+        # Since fit() ended: the test split's pass and scoring.
+        seed_result["test_seconds"] = time.perf_counter() - backup.ended
         seed_result.update(
             resumed_from_epoch=backup.resumed_from, history=backup.history
         )

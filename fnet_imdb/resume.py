@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fnet_imdb.cache import write_text
+from fnet_imdb.atomic import write_text
 
 POINTER, STATE, BEST = "current", "state.json", "best.keras"
 WEIGHTS, METADATA = "latest.keras", "training_metadata.json"

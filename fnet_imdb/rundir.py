@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from fnet_imdb.cache import write_text
+from fnet_imdb.atomic import write_text
 
 SHOWN_CHANGES = 3  # Settings named in the note about an interrupted run.
 RUNS_ROOT = Path("runs")  # Where a run without --output-dir gets its folder.

@@ -10,7 +10,7 @@ from fnet_imdb import backend
 
 def write_vocabulary(path, tokens):
     """`vocab.txt`: one token per line, atomically."""
-    from fnet_imdb.cache import write_text
+    from fnet_imdb.atomic import write_text
 
     write_text(path, "".join(f"{token}\n" for token in tokens))
 
@@ -48,8 +48,64 @@ def cached(cache, texts, vocabulary_size):
 
 # keras_hub's compute_word_piece_vocabulary spends nearly all its time (105 of
 # 108 s on 20,000 IMDb reviews) in tensorflow_text's `learn`; nothing in either
-# library does the same faster, so the slow part is rewritten here.
+# library does the same faster, so the slow part is rewritten here, from the
+# pieces keras-hub's learner is made of, which neither library exports:
+# keras-hub's `pretokenize` and tensorflow_text's learner library (`internals`).
 JOINER = "##"
+
+
+def internals():
+    """keras-hub's `pretokenize` (under keras_hub.src) and tensorflow_text's
+    WordPiece learner library (under tools/), which `compute_word_piece_vocabulary`
+    itself uses; a `ValueError` saying so if a release moved either (tested)."""
+    try:
+        from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize
+        from tensorflow_text.tools.wordpiece_vocab import (
+            wordpiece_tokenizer_learner_lib as learner,
+        )
+    except ImportError as error:
+        raise ValueError(
+            "the fast vocabulary learner needs keras-hub's pretokenize and "
+            "tensorflow_text's wordpiece_tokenizer_learner_lib, which these "
+            f"releases moved ({error}): use --vocab-trainer keras"
+        ) from None
+    return pretokenize, learner
+
+
+def word_counts(texts):
+    """Each word of `texts` (bytes) and its count, split as keras-hub's learner
+    splits them with its defaults, in batches of 5000 texts."""
+    tf = backend.import_tensorflow()
+    pretokenize, learner = internals()
+    words = (
+        pretokenize(
+            tf.constant(texts[i : i + 5000]),
+            lowercase=False,
+            strip_accents=False,
+            split=True,
+            split_on_cjk=True,
+        )
+        for i in range(0, len(texts), 5000)
+    )
+    return learner.count_words(words).items()
+
+
+def learner_params(vocabulary_size, reserved_tokens):
+    """`learn`'s defaults, as `compute_word_piece_vocabulary` uses them."""
+    _, learner = internals()
+    return learner.Params(
+        upper_thresh=int(1e7),
+        lower_thresh=10,
+        num_iterations=4,
+        max_input_tokens=int(5e6),
+        max_token_length=50,
+        max_unique_chars=1000,
+        vocab_size=vocabulary_size,
+        slack_ratio=0.05,
+        include_joiner_token=True,
+        joiner=JOINER,
+        reserved_tokens=reserved_tokens,
+    )
 
 
 def fast_word_piece_vocabulary(texts, vocabulary_size, reserved_tokens):
@@ -69,59 +125,25 @@ def fast_word_piece_vocabulary(texts, vocabulary_size, reserved_tokens):
     suffix token "##" + rest the count of the words that leave `rest` after a
     piece. `_learn_with_thresh` counts just those, splitting each distinct
     remainder once, and counts the first iteration, the same for every
-    threshold, once. It also pretokenizes in batches of 5000 texts.
+    threshold, once.
     """
-    tf = backend.import_tensorflow()
-    from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize
-    from tensorflow_text.tools.wordpiece_vocab import (
-        wordpiece_tokenizer_learner_lib as learner,
-    )
-
-    words = (
-        pretokenize(tf.constant(texts[i : i + 5000]), False, False, True, True)
-        for i in range(0, len(texts), 5000)
-    )
-    word_counts = learner.count_words(words).items()
-    # `learn`'s defaults, as `compute_word_piece_vocabulary` uses them.
-    p = learner.Params(
-        upper_thresh=int(1e7),
-        lower_thresh=10,
-        num_iterations=4,
-        max_input_tokens=int(5e6),
-        max_token_length=50,
-        max_unique_chars=1000,
-        vocab_size=vocabulary_size,
-        slack_ratio=0.05,
-        include_joiner_token=True,
-        joiner=JOINER,
-        reserved_tokens=reserved_tokens,
-    )
+    _, learner = internals()
+    counts, p = word_counts(texts), learner_params(vocabulary_size, reserved_tokens)
     # Same preparation and binary search as `learner.learn`.
-    upper, lower = learner.get_search_threshs(
-        word_counts, p.upper_thresh, p.lower_thresh
-    )
-    all_counts = learner.get_input_words(
-        word_counts, reserved_tokens, p.max_token_length
-    )
+    upper, lower = learner.get_search_threshs(counts, p.upper_thresh, p.lower_thresh)
+    all_counts = learner.get_input_words(counts, reserved_tokens, p.max_token_length)
     allowed_chars = learner.get_allowed_chars(all_counts, p.max_unique_chars)
-    word_counts = learner.filter_input_words(
-        all_counts, allowed_chars, p.max_input_tokens
-    )
-    char_tokens = learner.extract_char_tokens(word_counts)
-    # The first iteration splits words at every character, whatever `thresh`.
-    first = collections.defaultdict(int)
-    for word, count in word_counts:
-        first[word] += count
-        for start in range(1, len(word)):
-            first[JOINER + word[start:]] += count
+    counts = learner.filter_input_words(all_counts, allowed_chars, p.max_input_tokens)
+    char_tokens = learner.extract_char_tokens(counts)
+    first = _first_iteration(counts)
     # Words starting with "##" would mix with suffixes in `_learn_with_thresh`.
-    exact = any(word.startswith(JOINER) for word, _ in word_counts)
+    exact = any(word.startswith(JOINER) for word, _ in counts)
     while True:
         thresh = (upper + lower) // 2
         if exact or thresh < 1:
-            vocab = learner.learn_with_thresh(word_counts, thresh, p)
+            vocab = learner.learn_with_thresh(counts, thresh, p)
         else:
-            vocab = _learn_with_thresh(word_counts, thresh, p, char_tokens, first)
+            vocab = _learn_with_thresh(counts, thresh, p, char_tokens, first)
         size = len(vocab)
         within_slack = 0 <= vocabulary_size - size <= p.slack_ratio * vocabulary_size
         if within_slack or lower >= upper or thresh <= 1:
@@ -132,16 +154,24 @@ def fast_word_piece_vocabulary(texts, vocabulary_size, reserved_tokens):
             upper = thresh - 1
 
 
+def _first_iteration(word_counts):
+    """The counts of `learn_with_thresh`'s first iteration, the same for every
+    threshold: it splits the words at every character."""
+    first = collections.defaultdict(int)
+    for word, count in word_counts:
+        first[word] += count
+        for start in range(1, len(word)):
+            first[JOINER + word[start:]] += count
+    return first
+
+
 def _learn_with_thresh(word_counts, thresh, params, char_tokens, first):
     """Same vocabulary as `learner.learn_with_thresh(word_counts, thresh, params)`.
 
     After its subtractions, a word keeps its own count and "##" + rest keeps
     the count of the words split so that `rest` is left after a piece.
     """
-    from tensorflow_text.tools.wordpiece_vocab import (
-        wordpiece_tokenizer_learner_lib as learner,
-    )
-
+    _, learner = internals()
     # Tokens without "##" are these words and the characters in every
     # iteration, so the remainders after each word's first piece are too.
     words = {word: count for word, count in word_counts if count >= thresh}

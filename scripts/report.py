@@ -1,11 +1,8 @@
 """Make the measurement tables of README.md and docs/*.md from the JSON records in docs/.
 
-A page marks each generated region with `<!-- table:NAME -->` ... `<!-- end -->`,
-docs/tables.json says what each shows ("about" there says how), the prose around
-them is written by hand, and each names where its figures ran (provenance.json).
-
-    python scripts/report.py           # rewrite the generated tables
-    python scripts/report.py --check   # exit 1, one line per stale page
+A page marks each generated region `<!-- table:NAME -->` ... `<!-- end -->`;
+docs/tables.json says what each shows, provenance.json where its figures ran.
+`python scripts/report.py` rewrites the regions; `--check` exits 1 if stale.
 """
 
 import argparse
@@ -18,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, neither the project nor benchmarks/ is on the import path.
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # Run as a script.
 
 import gpu_summary  # noqa: E402  (the step tables, shared)
 from fnet_imdb import MODEL_NAMES  # noqa: E402
-from fnet_imdb import comparison as c  # noqa: E402  (the run's formats and verdict)
-from fnet_imdb.cache import write_text  # noqa: E402
+from fnet_imdb import comparison as c  # noqa: E402  (the run's formats)
+from fnet_imdb import verdicts  # noqa: E402
+from fnet_imdb.atomic import write_text  # noqa: E402
 from fnet_imdb.paired import from_records  # noqa: E402
 
 REGION = re.compile(r"<!-- table:([a-z0-9_]+) -->\n.*?<!-- end -->", re.S)
@@ -135,9 +132,7 @@ def unique(values):
 
 def ratio(values, rows, link):
     """The Transformer's step over FNet's, from a group's step rows."""
-    step = {row["model"]: row.get("step_seconds") for row in rows}
-    known = step.get("fnet") and step.get("transformer")
-    return f"{step['transformer'] / step['fnet']:.2f}x" if known else "-"
+    return unique(f"{r:.2f}x" for r in c.step_ratios(rows).values()) or "-"
 
 
 def per_epoch(values, rows, *_):
@@ -219,11 +214,16 @@ def part(records, spec, link):
     kind = spec.get("kind", "table")
     if kind == "steps":
         return "\n".join(gpu_summary.step_table(list(map(records.load, named(spec)))))
-    if kind in ("paired", "verdict"):
-        runs = list(map(records.load, spec["records"]))
-        found = from_records(list(zip(runs[::2], runs[1::2])))
-        return c.paired_markdown(found) if kind == "paired" else c.verdict(found)
-    return table(records, spec, link)
+    runs = list(zip(*[map(records.load, spec.get("records", []))] * 2))
+    if kind == "paired" or kind == "verdict" and len(runs) == 1:
+        found = from_records(runs)
+        return c.paired_markdown(found) if kind == "paired" else verdicts.verdict(found)
+    if kind == "table":
+        return table(records, spec, link)
+    found = [from_records([run]) for run in runs]  # Each orders its reviews its way.
+    where = [records.source(name) for name in spec["records"][::2]]
+    commits, clean = zip(*[(s["commit"], not s.get("shared_seeds")) for s in where])
+    return verdicts.seed_by_seed(found, commits, clean)
 
 
 def sources(records, names, link):

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import nbformat
 
-HEADER_KEYS = [
-    "Title",
-    "Author",
-    "Date created",
-    "Last modified",
-    "Description",
-    "Accelerator",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Run as a script.
+from fnet_imdb.atomic import write_text  # noqa: E402
+
+HEADER_KEYS = ["Title", "Author", "Date created", "Last modified", "Description"]
+HEADER_KEYS.append("Accelerator")
 ACCELERATORS = ("GPU", "TPU", "None")
 MAX_CODE_LINES = 300
 MAX_DESCRIPTION_LENGTH = 100
@@ -171,7 +168,7 @@ def is_shell_cell(cell):
     return cell.cell_type == "code" and cell.source.startswith("!")
 
 
-def execute_notebook(notebook, workdir, timeout=600, env=None, skip_shell=False):
+def execute_notebook(notebook, workdir, timeout, env=None, skip_shell=False):
     """Run a copy of the notebook in workdir, env added to os.environ; return it.
     With skip_shell, the shell cells are emptied, so nbclient skips them (no
     network, say) and the cells keep their indices."""
@@ -263,16 +260,14 @@ def main(argv=None):
         help="run the notebook in WORKDIR and put its outputs in the .md",
     )
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument(
-        "--note", help="a line under the page's header: which run made its outputs"
-    )
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--note", help="a line under the header: the run it shows")
+    # The recipe's training cells take about an hour each on 2 CPU cores.
+    parser.add_argument("--timeout", type=int, default=4 * 3600, help="s per cell")
     arguments = parser.parse_args(argv)
     script = arguments.script
     if arguments.check:
         problems = stale_files(script)
-        for problem in problems:
-            print(problem)
+        print("".join(f"{problem}\n" for problem in problems), end="")
         return 1 if problems else 0
     source_text = script.read_text(encoding="utf-8")
     notebook = to_notebook(source_text, script.stem)
@@ -296,7 +291,7 @@ def main(argv=None):
             ).items()
         }
     markdown = to_markdown(source_text, outputs, script.stem, arguments.note)
-    script.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    write_text(script.with_suffix(".md"), markdown)
     return 0
 
 

@@ -8,6 +8,8 @@ fresh one, as a user does).
 """
 
 import argparse
+import contextlib
+import io
 import os
 import runpy
 import shutil
@@ -20,13 +22,16 @@ import pytest
 import tutorial_definitions
 from tutorial_definitions import build, compile_model  # noqa: F401  (for tests)
 from fnet_imdb import cli, prepare
+from fnet_imdb.flags import flag_name
 
 # Chooses the Keras backend first, as the tutorial does.
 TUTORIAL = tutorial_definitions.load(
     "recipe",
     "RESERVED_TOKENS",
+    "read_reviews",
     "learn_vocabulary",
     "make_tokenizer",
+    "tokenize",
     "build_classifier",
 )
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +44,7 @@ def flags(settings):
     return [
         text
         for name, value in settings.items()
-        for text in ("--" + name.replace("_", "-"), str(value))
+        for text in (flag_name(name), str(value))
     ]
 
 
@@ -114,9 +119,13 @@ def tiny_imdb_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """One `--smoke` run of both models on the fixture, shared by many tests."""
+    """One `--smoke --quiet` run of both models on the fixture, shared by many
+    tests; what it printed lies beside its folder (`stdout.txt`)."""
     folder = tmp_path_factory.mktemp("tiny_run")
-    results = run_tutorial("--smoke", "--quiet", "--output-dir", folder / "run")
+    printed = io.StringIO()  # Kept beside the run: what --quiet printed.
+    with contextlib.redirect_stdout(printed):
+        results = run_tutorial("--smoke", "--quiet", "--output-dir", folder / "run")
+    (folder / "stdout.txt").write_text(printed.getvalue())
     return folder / "run", results
 
 
@@ -133,7 +142,7 @@ def tiny_prepared(tmp_path_factory):
 def load_imdb(config):
     """The tutorial's Data step on `config`: lower-cased (texts, labels) of
     each split, and the data record."""
-    texts, labels, data = prepare.read_reviews(
-        config, config.seed, config.validation_split, print
+    texts, labels, data = prepare.read_splits(
+        TUTORIAL.read_reviews, config, config.seed, config.validation_split, print
     )
     return {name: (texts[name], labels[name]) for name in texts}, data

@@ -307,37 +307,6 @@ def test_unused_gpu_warning_idle_gpu():
     assert "torch backend" in torch and "pip install --force-reinstall torch" in torch
 
 
-@pytest.mark.backend
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX distributes")
-def test_distribute_over_devices_needs_jax():
-    """Data parallelism on another backend fails with one clear error."""
-    with pytest.raises(ValueError, match="needs the JAX backend"):
-        backend.distribute_over_devices()
-
-
-def test_distribute_over_devices_uses_every_local_device(tmp_path):
-    """With JAX, `--data-parallel` spreads each batch over all local devices
-    (here 4 host devices; a GPU or TPU machine lists its accelerators)."""
-    code = "from fnet_imdb import backend; print(backend.distribute_over_devices())"
-    environment = {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "KERAS_HOME": str(tmp_path),
-        "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=Path(__file__).resolve().parents[1],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[-2] == str([f"cpu:{i}" for i in range(4)])
-
-
 def test_a_cpu_run_records_the_cpu_model():
     kind, name = backend.training_device()
     assert kind == "cpu" and name == backend.cpu_name()

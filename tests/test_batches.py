@@ -279,3 +279,43 @@ def test_in_review_order_undoes_buckets_and_padding(bucket, multiple_of):
     assert len(outputs) >= len(labels)
     ordered = batches.in_review_order(outputs)
     np.testing.assert_array_equal(ordered[:, 0], np.arange(1, len(labels) + 1))
+
+
+@pytest.mark.parametrize("bucket", [False, True])
+def test_process_shares_join_into_the_padded_batch(bucket):
+    """Over 2 processes of 2 devices each, each batch padded to a multiple of
+    4 is cut in two halves, one a process; joined in process order they are
+    the batch of one process with 4 devices (a last batch of 1 review: 3
+    padding rows, the second share all padding); unshuffled, their joined
+    outputs come back in review order."""
+    token_ids, labels = reviews([300, 10, 100, 500, 70, 20, 200, 5, 9], max_seq_len=512)
+    settings = dict(shuffle=True, seed=4, bucket=bucket, multiple_of=4)
+    whole = Batches(token_ids, labels, 4, **settings)
+    shares = [
+        Batches(token_ids, labels, 4, **settings, processes=2, process=p)
+        for p in (0, 1)
+    ]
+    assert len(shares[0]) == len(shares[1]) == len(whole)
+    for index in range(len(whole)):
+        for array, first, second in zip(
+            whole[index], shares[0][index], shares[1][index]
+        ):
+            assert len(first) == len(second) == len(array) // 2
+            np.testing.assert_array_equal(np.concatenate([first, second]), array)
+    last = [batches[len(whole) - 1][2] for batches in shares]
+    if not bucket:
+        np.testing.assert_array_equal(np.concatenate(last), [1, 0, 0, 0])
+    settings.update(shuffle=False)
+    one = Batches(token_ids, labels, 4, **settings)
+    test = Batches(token_ids, labels, 4, **settings, processes=2, process=1)
+    outputs = np.concatenate([x[:, :1] for x, *_ in one])  # Every process's rows.
+    ordered = test.in_review_order(outputs)
+    np.testing.assert_array_equal(ordered[:, 0], np.arange(1, len(labels) + 1))
+
+
+def test_shares_must_divide_the_padding():
+    token_ids, labels = reviews([5] * 6)
+    with pytest.raises(ValueError, match="cannot feed share 1 of 2"):
+        Batches(token_ids, labels, 4, multiple_of=3, processes=2, process=1)
+    with pytest.raises(ValueError, match="cannot feed share 2 of 2"):
+        Batches(token_ids, labels, 4, multiple_of=2, processes=2, process=2)

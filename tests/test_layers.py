@@ -17,6 +17,15 @@ def test_every_backend_mixes_from_half_the_spectrum():
     assert keras.backend.backend() in layers.BACKENDS
 
 
+def test_fnet_encoder_still_has_the_sublayers_its_call_reads():
+    """HalfSpectrumFNetEncoder repeats FNetEncoder.call with FNetEncoder's
+    private sublayers: a release that renames one fails here, by name."""
+    encoder = keras_hub.layers.FNetEncoder(8)
+    encoder.build((None, 4, 6))
+    missing = [name for name in layers.FNET_SUBLAYERS if not hasattr(encoder, name)]
+    assert not missing, f"keras-hub's FNetEncoder no longer has {missing}"
+
+
 @pytest.mark.parametrize("shape", [(2, 6, 8), (3, 7, 5), (1, 1, 3), (2, 4, 1)])
 def test_real_fft2_is_the_real_part_of_the_2d_fft(shape):
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")

@@ -90,7 +90,7 @@ def test_predict_tokenizes_real_reviews_as_training_does(tmp_path):
     folder, _ = download.imdb_folder(
         None, config.archive, tmp_path, config.data_url, config.sha256, print
     )
-    raw, _ = imdb.read_reviews(folder / "train", 42)
+    raw, _ = imdb.to_arrays(imdb.read_reviews(folder / "train"))
     texts = [text.decode("utf-8", "replace") for text in raw]
     vocabulary = TUTORIAL.learn_vocabulary(preprocessing.lower_case(raw), 15000, "fast")
     fnet = Recorder()

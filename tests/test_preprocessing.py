@@ -59,7 +59,7 @@ class Echo:
 def test_predict_and_training_prepare_text_alike(tiny_config):
     """Defect: predict lower-cased and tokenized in its own copy of the code."""
     splits, vocabulary = tiny_vocabulary(tiny_config)
-    raw, _ = imdb.read_reviews(TINY_IMDB / "train", tiny_config.seed)
+    raw, _ = imdb.to_arrays(imdb.read_reviews(TINY_IMDB / "train"))
     tokenizer = TUTORIAL.make_tokenizer(vocabulary, 64)
     training = preprocessing.tokenize(tokenizer, preprocessing.lower_case(raw))
     shouted = [text.decode().upper() for text in raw]

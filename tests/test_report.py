@@ -13,7 +13,7 @@ import pytest
 
 import gpu_summary
 import report
-from fnet_imdb import comparison, paired
+from fnet_imdb import comparison, paired, verdicts
 from test_paired import fake_run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,21 +83,29 @@ def test_every_figure_of_the_readme_is_in_a_generated_docs_table():
     assert len(rows) == 8 and all(row in results.splitlines() for row in rows)
 
 
-def test_the_readme_verdict_comes_from_the_paired_record():
-    """The sentence under the headline is the paired record's verdict: one
-    seed, so it says its interval covers the test reviews only."""
-    folder = ROOT / "docs" / "cpu_official_test_paired" / "seed42"
-    results = json.loads((folder / "results.json").read_text())
-    found = paired.from_records([(results, dict(np.load(folder / "predictions.npz")))])
+def test_the_readme_verdict_comes_from_both_paired_records():
+    """The sentence under the headline holds each official paired record's
+    one-seed verdict: their test reviews come in other orders, so each is
+    compared alone, and their opposite signs are said plainly."""
+    folder = ROOT / "docs" / "cpu_official_test_paired"
+    found = []
+    for seed in ("seed42", "seed1"):
+        results = json.loads((folder / seed / "results.json").read_text())
+        arrays = dict(np.load(folder / seed / "predictions.npz"))
+        found.append(paired.from_records([(results, arrays)]))
     headline = regions((ROOT / "README.md").read_text())["headline"]
-    verdict = comparison.verdict(found)
+    verdict = verdicts.seed_by_seed(found, ["0e94da0", "1d08c78"], [True, False])
     assert f"\n\n{verdict}\n\n" in headline
     assert (
-        "At training seed 42, FNet is 1.52 points less accurate than the Transformer (95% CI -1.98 to -1.06, 0.92 points wide, over the test reviews only)"
+        "At seed 42 (commit 0e94da0), FNet is 1.52 points less accurate than the "
+        "Transformer (95% CI -1.98 to -1.06 over the test reviews; McNemar p = 6.3e-11)"
         in verdict
     )
-    assert "understates the uncertainty and cannot settle whether" in verdict
-    assert "FNet trains 2.46x faster (one seed: no interval)." in verdict
+    assert "at seed 1 (commit 1d08c78), it is 0.59 points more accurate" in verdict
+    assert "opposite signs, each with a small McNemar p" in verdict
+    assert verdict.endswith(
+        "At seed 42, FNet trains 2.46x faster (one seed: no interval)."
+    )
 
 
 def test_changed_predictions_make_the_paired_regions_stale(checkout, capsys):

@@ -48,3 +48,17 @@ def test_check_smoke_run_passes_a_good_run_and_names_each_problem(tiny_run, tmp_
         f"transformer (seed 42)'s training loss did not fall ({loss[0]:.4f} to "
         f"{loss[-1]:.4f})",
     ]
+
+
+def test_seeds_to_train_skip_a_model_not_asked_for_and_finished_seeds(tmp_path, capsys):
+    config = {"models": ("fnet",), "seeds": (1, 2), "seed": 42}
+    record = results.Record(config, tmp_path)
+    assert list(record.seeds_to_train("transformer")) == []
+    record.results["models"]["fnet"] = {"runs": [{"seed": 1}]}  # Finished before.
+    assert list(record.seeds_to_train("fnet")) == [2]
+    assert capsys.readouterr().out.splitlines() == [
+        "Skipped: --models fnet.",
+        "fnet, seed 1: finished before the interruption, kept.",
+        "== train fnet, seed 2",
+    ]
+    assert set(record.results["timings"]) == {"train fnet seed 2"}

@@ -14,7 +14,7 @@ import pytest
 
 from fnet_imdb import resume
 from fnet_imdb.batches import Batches
-from fnet_imdb.cache import WriteError
+from fnet_imdb.atomic import WriteError
 from fnet_imdb.resume import Backup
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,28 +2,32 @@
 training from a prepared folder without TensorFlow, interrupted and concurrent
 runs, and failures."""
 
+import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import keras
 import matplotlib.image
 import numpy as np
 import pytest
+import stages
 
 from conftest import (
     ROOT,
     TINY_FLAGS,
     TINY_TRAINING_FLAGS,
     TUTORIAL,
+    compile_model,
     parse,
     run_script,
     run_tutorial,
 )
-from fnet_imdb import backend, cli, rundir
+from fnet_imdb import backend, batches, cli, flags, prepared, results, rundir
 from fnet_imdb.results import OUTPUT_FILES
 
 # What a finished run writes: the files, and the folder of test predictions.
@@ -41,7 +45,7 @@ def test_help_lists_every_setting_with_its_meaning(capsys):
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     for name in [*TUTORIAL.recipe, *(option.name for option in cli.OPTIONS)]:
-        assert "--" + name.replace("_", "-") in text
+        assert flags.flag_name(name) in text
     # A recipe flag's help is the comment beside it in the tutorial.
     assert "--vocab-size N WordPiece tokens to learn, [PAD] and [UNK] included" in text
     assert "(default: 15000)" in text and "fnet_imdb.predict" in text
@@ -111,6 +115,23 @@ def test_tiny_run_writes_every_output(tiny_run):
         assert accuracy == pytest.approx(run["test_accuracy"], abs=0.011)
 
 
+@pytest.mark.backend
+def test_one_pass_scores_the_test_split_as_evaluate_does(tiny_run, tiny_prepared):
+    """Each test review goes through the model once: its float32 probabilities,
+    scored by Keras's BinaryAccuracy and BinaryCrossentropy, give the loss and
+    accuracy that evaluate() gives on the same reviews."""
+    run_dir, results = tiny_run
+    _, token_ids, labels, _ = prepared.read(tiny_prepared)  # The run's ids.
+    test_batches = batches.Batches(token_ids["test"], labels["test"], 8)
+    for kind in ("fnet", "transformer"):
+        model = keras.saving.load_model(run_dir / f"{kind}.keras")
+        compile_model(model, parse(TINY_FLAGS))
+        loss, accuracy = model.evaluate(test_batches, verbose=0)
+        (run,) = results["models"][kind]["runs"]
+        assert run["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+        assert run["test_loss"] == pytest.approx(loss, rel=1e-5)
+
+
 def test_smoke_sets_the_tiny_run_and_explicit_flags_win():
     config = parse(["--smoke", "--epochs", "3"])
     assert config.data_dir == str(cli.TINY_IMDB) and config.max_seq_len == 64
@@ -132,12 +153,18 @@ def test_smoke_takes_other_data_and_says_when_the_fixture_is_missing(
         parse(["--smoke"])
 
 
-def test_smoke_run_fails_when_an_output_is_missing(tmp_path, monkeypatch):
+def test_a_smoke_run_is_checked_when_it_finishes(tiny_run, tmp_path, monkeypatch):
+    """`record.finish` checks a --smoke run (`results.check_smoke_run`, tested
+    on its own): a picture not written fails it."""
+    run_dir, finished = tiny_run
+    folder = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    for name in ("learning_curves.png", "comparison.png"):
+        (folder / name).unlink()
     monkeypatch.setattr("fnet_imdb.results.save_plots", lambda *arguments: [])
-    argv = ["--smoke", "--quiet", "--models", "fnet", "--epochs", "2"]
-    argv += ["--output-dir", tmp_path / "run"]
+    record = results.Record(finished["config"], folder, quiet=True)
+    record.results.update(copy.deepcopy(finished), complete=False)
     with pytest.raises(ValueError, match="^smoke run failed: learning_curves.png"):
-        run_tutorial(*argv)
+        record.finish()
 
 
 def test_notebook_flags_come_from_the_environment(monkeypatch):
@@ -181,72 +208,52 @@ def test_results_table_and_pictures(tiny_run):
 
 
 def test_a_model_trained_alone_matches_the_same_model_in_a_pair(tiny_run, tmp_path):
-    """Defect: the second model of a run saw the first one's shuffle orders."""
+    """Defect: the second model of a run saw the first one's shuffle orders.
+    Its first two epochs alone are those of the pair's 20."""
     _, pair = tiny_run
-    argv = TINY_FLAGS + ["--models", "transformer", "--output-dir", tmp_path]
-    alone = run_tutorial(*argv)
+    argv = TINY_FLAGS + ["--models", "transformer", "--epochs", "2"]
+    alone = run_tutorial(*argv, "--output-dir", tmp_path)
     history = alone["models"]["transformer"]["runs"][0]["history"]
-    assert history == pair["models"]["transformer"]["runs"][0]["history"]
+    in_pair = pair["models"]["transformer"]["runs"][0]["history"]
+    assert history == {key: values[:2] for key, values in in_pair.items()}
 
 
 @pytest.mark.backend
-def test_several_seeds_give_records_spread_and_a_table(tmp_path):
-    argv = TINY_FLAGS + ["--epochs", "2", "--seeds", "1,2", "--models", "fnet"]
-    results = run_tutorial(*argv, "--output-dir", tmp_path)
-    for model in results["models"].values():
-        runs = model["runs"]
-        assert [run["seed"] for run in runs] == [1, 2] and model["saved_seed"] == 1
-        assert runs[0]["history"] != runs[1]["history"]
-        accuracies = [run["test_accuracy"] for run in runs]
-        summary = model["summary"]["test_accuracy"]
-        assert summary["n"] == 2 and summary["min"] == min(accuracies)
-        assert summary["mean"] == pytest.approx(np.mean(accuracies))
-        assert summary["std"] == pytest.approx(np.std(accuracies, ddof=1))
+def test_several_seeds_give_records_spread_a_table_and_keep_their_best(tmp_path):
+    argv = TINY_FLAGS + ["--epochs", "3", "--seeds", "1,2", "--models", "fnet"]
+    results = run_tutorial(*argv, "--keep-best", "--output-dir", tmp_path)
+    model = results["models"]["fnet"]
+    runs = model["runs"]
+    assert [run["seed"] for run in runs] == [1, 2] and model["saved_seed"] == 1
+    assert runs[0]["history"] != runs[1]["history"]
+    accuracies = [run["test_accuracy"] for run in runs]
+    summary = model["summary"]["test_accuracy"]
+    assert summary["n"] == 2 and summary["min"] == min(accuracies)
+    assert summary["mean"] == pytest.approx(np.mean(accuracies))
+    assert summary["std"] == pytest.approx(np.std(accuracies, ddof=1))
     assert results["data"]["train"]["reviews"] == 80  # One split for all seeds.
     markdown = (tmp_path / "results.md").read_text()
     assert "(2 runs)" in markdown and "±" in markdown and "| FNet | 2 |" in markdown
-
-
-@pytest.mark.backend
-def test_keep_best_keeps_the_epoch_with_the_lowest_validation_loss(tmp_path):
-    argv = TINY_FLAGS + ["--epochs", "4", "--models", "fnet", "--keep-best"]
-    results = run_tutorial(*argv, "--output-dir", tmp_path)
-    (run,) = results["models"]["fnet"]["runs"]
-    losses = run["history"]["val_loss"]
-    assert run["kept_epoch"] == int(np.argmin(losses)) + 1
+    # --keep-best: each seed keeps the epoch with the lowest validation loss.
+    for run in runs:
+        assert run["kept_epoch"] == int(np.argmin(run["history"]["val_loss"])) + 1
     assert results["config"]["keep_best"] is True
-    model = keras.saving.load_model(tmp_path / "fnet.keras")
-    assert model.count_params() == results["models"]["fnet"]["params"]
+    saved = keras.saving.load_model(tmp_path / "fnet.keras")
+    assert saved.count_params() == model["params"]
 
 
-def test_quiet_prints_only_the_table(tmp_path, capsys):
-    argv = TINY_FLAGS + ["--epochs", "1", "--models", "fnet"]
-    run_tutorial(*argv, "--output-dir", tmp_path / "run")
-    lines = capsys.readouterr().out.splitlines()
+def test_quiet_prints_only_the_table(tiny_run):
+    run_dir, _ = tiny_run  # Run with --quiet; what it printed lies beside it.
+    lines = (run_dir.parent / "stdout.txt").read_text().splitlines()
     assert lines[0].startswith("| |") and len(lines) == 7
 
 
-def test_log_shows_text_and_an_unused_gpu_gets_one_warning(
-    tmp_path, capsys, monkeypatch
-):
-    """Defects: the "Detokenized" line printed a tf.Tensor repr, and a broken
-    GPU install trained on the CPU without a word."""
+def test_log_gpu_warning_and_an_interrupted_run(tmp_path, capsys, monkeypatch):
+    """The log of a run, not quiet, its Transformer interrupted. Defects: the
+    "Detokenized" line printed a tf.Tensor repr, and a broken GPU install
+    trained on the CPU without a word. An interrupted run keeps only finished
+    work and says so in one line."""
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
-    argv = [f for f in TINY_FLAGS if f != "--quiet"] + ["--epochs", "1"]
-    argv += ["--models", "fnet", "--output-dir", tmp_path]
-    run_tutorial(*argv)
-    captured = capsys.readouterr()
-    (line,) = [l for l in captured.out.splitlines() if "Detokenized" in l]
-    assert "Tensor" not in line and "b'" not in line
-    assert line.startswith("Detokenized: ") and len(line.split()) > 5
-    assert 'Model: "fnet_classifier"' in captured.out
-    assert "Skipped: --models fnet." in captured.out  # The Transformer's step.
-    (warning,) = captured.err.splitlines()
-    assert warning.startswith("warning: an NVIDIA GPU is present but the")
-    assert "install" in warning
-
-
-def test_interrupted_run_keeps_only_finished_work(tmp_path, monkeypatch, capsys):
     fit = keras.Model.fit
 
     def interrupt_transformer(model, *args, **kwargs):
@@ -256,9 +263,24 @@ def test_interrupted_run_keeps_only_finished_work(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setattr(keras.Model, "fit", interrupt_transformer)
     run_dir = tmp_path / "run"
-    argv = TINY_FLAGS + ["--epochs", "1", "--output-dir", run_dir]
+    argv = [f for f in TINY_FLAGS if f != "--quiet"] + ["--epochs", "1"]
     with pytest.raises(KeyboardInterrupt) as interrupt:
-        run_tutorial(*argv)
+        run_tutorial(*argv, "--output-dir", run_dir)
+    captured = capsys.readouterr()
+    (line,) = [l for l in captured.out.splitlines() if "detokenized" in l]
+    assert "Tensor" not in line and "b'" not in line
+    assert line.startswith("The same 20, detokenized: ") and len(line.split()) > 8
+    assert 'Model: "fnet_classifier"' in captured.out
+    assert 'Model: "transformer_classifier"' in captured.out
+    # benchmarks/end_to_end.py finds every stage of the run in its lines.
+    lines = [[float(n), text] for n, text in enumerate(captured.out.splitlines())]
+    assert (
+        list(dict.fromkeys(name for name, _ in stages.STAGE_ENDS))
+        == list(stages.stage_seconds(lines, len(lines)))[:-1]
+    )
+    (warning,) = captured.err.splitlines()
+    assert warning.startswith("warning: an NVIDIA GPU is present but the")
+    assert "install" in warning
     cli.one_line_errors(interrupt.type, interrupt.value, None)
     error = capsys.readouterr().err
     assert error.startswith("interrupted: no half-written output was left behind;")
@@ -277,29 +299,42 @@ def test_missing_data_is_one_line_without_traceback(tmp_path):
         result.stderr.decode()
         == f"error: data folder {tmp_path / 'nowhere'} does not exist\n"
     )
-    result = run_script(
-        "--data-dir", tmp_path / "nowhere", "--output-dir", tmp_path, "--debug"
-    )
-    error = result.stderr.decode()
-    assert result.returncode == 1
-    assert "Traceback" in error and error.endswith("does not exist\n")
 
 
-def test_prepared_folder_trains_on_jax_without_tensorflow(tiny_prepared, tmp_path):
-    """The training path imports no TensorFlow: here importing it fails."""
+def test_debug_shows_the_traceback(monkeypatch):
+    shown = []
+    monkeypatch.setattr(cli, "arguments", lambda: ["--epochs", "1", "--debug"])
+    monkeypatch.setattr(sys, "__excepthook__", lambda *error: shown.append(error))
+    error = ValueError("data folder nowhere does not exist")
+    cli.one_line_errors(ValueError, error, None)
+    assert shown == [(ValueError, error, None)]
+
+
+def test_prepared_folder_trains_on_jax_without_tensorflow_over_two_devices(
+    tiny_prepared, tmp_path
+):
+    """The training path imports no TensorFlow: here importing it fails. It
+    trains with --data-parallel over two devices and batches of 7, so the
+    training split ends in a batch of 3 (defect: a last batch of 3 over 2
+    devices stopped the run)."""
     block = (
         "import sys; sys.modules['tensorflow'] = sys.modules['tensorflow_text'] = None"
     )
-    flags = TINY_TRAINING_FLAGS + ["--epochs", "1", "--prepared", tiny_prepared]
-    result = run_script(
-        *flags, "--output-dir", tmp_path, env={"KERAS_BACKEND": "jax"}, prelude=block
-    )
+    flags = TINY_TRAINING_FLAGS + ["--epochs", "2", "--prepared", tiny_prepared]
+    flags += ["--data-parallel", "--batch-size", "7", "--output-dir", tmp_path]
+    two_devices = "--xla_force_host_platform_device_count=2"
+    env = {"KERAS_BACKEND": "jax", "XLA_FLAGS": two_devices}
+    result = run_script(*flags, env=env, prelude=block)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["complete"] and saved["environment"]["keras_backend"] == "jax"
-    assert (
-        saved["config"]["max_seq_len"] == 64 and saved["data"]["test"]["reviews"] == 100
-    )
+    assert saved["environment"]["data_parallel_devices"] == ["cpu:0", "cpu:1"]
+    assert saved["environment"]["processes"] == 1
+    assert saved["config"]["max_seq_len"] == 64
+    assert saved["data"]["test"]["reviews"] == 100
+    assert saved["data"]["train"]["reviews"] % 7 == 3  # Uneven over 2 devices.
+    for model in saved["models"].values():
+        assert len(model["runs"][0]["history"]["loss"]) == 2
     assert outputs(tmp_path) == ALL_OUTPUTS
 
 
@@ -307,26 +342,6 @@ def test_prepared_folder_refuses_contradicting_flags(tiny_prepared):
     argv = TINY_TRAINING_FLAGS + ["--prepared", tiny_prepared, "--max-seq-len", "128"]
     with pytest.raises(ValueError, match=r"--max-seq-len 128 \(prepared with 64\)"):
         parse(argv)
-
-
-def test_data_parallel_splits_uneven_batches(tmp_path):
-    """Defect: a last batch of 3 over 2 devices stopped the run."""
-    flags = TINY_FLAGS + ["--epochs", "2", "--models", "fnet", "--data-parallel"]
-    flags += ["--batch-size", "6", "--max-samples", "45"]
-    result = run_script(
-        *flags,
-        "--output-dir",
-        tmp_path / "run",
-        env={
-            "KERAS_BACKEND": "jax",
-            "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-        },
-    )
-    assert result.returncode == 0, result.stderr.decode()[-3000:]
-    saved = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert saved["environment"]["data_parallel_devices"] == ["cpu:0", "cpu:1"]
-    assert saved["data"]["validation"]["reviews"] == 9  # 6 + 3: uneven.
-    assert len(saved["models"]["fnet"]["runs"][0]["history"]["loss"]) == 2
 
 
 @pytest.mark.backend
@@ -358,7 +373,7 @@ keras.Model.fit = killing_fit
 
 @pytest.mark.backend
 def test_a_killed_run_resumes_where_it_stopped(tmp_path):
-    argv = TINY_FLAGS + ["--models", "fnet", "--seeds", "1,2", "--epochs", "3"]
+    argv = TINY_FLAGS + ["--models", "fnet", "--seeds", "1,2", "--epochs", "2"]
     argv += ["--output-dir", tmp_path / "run"]
     killed = run_script(*argv, prelude=KILL_IN_SECOND_FIT)
     assert killed.returncode == -signal.SIGKILL
@@ -370,30 +385,37 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     assert resumed["complete"] is True and resumed["resumed"] is True
     assert first == before["models"]["fnet"]["runs"][0]  # Finished: untouched.
     assert second["seed"] == 2 and second["resumed_from_epoch"] == 1
-    assert all(len(values) == 3 for values in second["history"].values())
+    assert all(len(values) == 2 for values in second["history"].values())
     assert len(second["train_segments"]) == 2
     assert second["train_seconds"] == pytest.approx(sum(second["train_segments"]))
     assert not (tmp_path / "run" / ".backup").exists()
     argv[argv.index(tmp_path / "run")] = tmp_path / "uninterrupted"
-    uninterrupted = run_tutorial(*argv)["models"]["fnet"]["runs"][1]
+    argv[argv.index("1,2")] = "2"  # Each seed trains alone (tested above).
+    (uninterrupted,) = run_tutorial(*argv)["models"]["fnet"]["runs"]
     # On TensorFlow on a CPU, a resumed run repeats the uninterrupted one.
     assert second["history"] == uninterrupted["history"]
     assert second["test_accuracy"] == uninterrupted["test_accuracy"]
 
 
-def test_a_changed_setting_starts_afresh(tmp_path, capsys):
-    argv = TINY_FLAGS + ["--models", "fnet", "--epochs", "2"]
-    argv += ["--output-dir", tmp_path / "run"]
-    results = tmp_path / "run" / "results.json"
-    run_tutorial(*argv)
-    interrupted = json.loads(results.read_text()) | {"complete": False}
-    results.write_text(json.dumps(interrupted))
-    fresh = run_tutorial(*argv[:-2], "--epochs", "1", *argv[-2:])
+def test_a_changed_setting_starts_afresh(tiny_run, tmp_path):
+    """An interrupted run in the folder (the smoke run's, marked unfinished),
+    another setting: the run starts afresh (`rundir.previous_run`)."""
+    run_dir, _ = tiny_run
+    folder = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    results = folder / "results.json"
+    results.write_text(
+        json.dumps(json.loads(results.read_text()) | {"complete": False})
+    )
+    argv = ["--smoke", "--quiet", "--models", "fnet", "--epochs", "1"]
+    fresh = run_tutorial(*argv, "--output-dir", folder)
     assert fresh["resumed"] is False and fresh["complete"] is True
+    assert list(fresh["models"]) == ["fnet"]
     assert len(fresh["models"]["fnet"]["runs"][0]["history"]["loss"]) == 1
 
 
-def test_a_busy_folder_is_refused_in_one_line_and_left_alone(tmp_path):
+def test_a_busy_folder_is_refused_and_left_alone(tmp_path):
+    """Another process holds the folder: the run stops before writing there
+    (its one line: `cli.one_line_errors`); the lock dies with the holder."""
     folder = tmp_path / "run"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from fnet_imdb import rundir; "
@@ -404,29 +426,31 @@ def test_a_busy_folder_is_refused_in_one_line_and_left_alone(tmp_path):
     try:
         assert holder.stdout.readline() == "locked\n"
         argv = TINY_FLAGS + ["--models", "fnet", "--epochs", "1"]
-        argv += ["--output-dir", folder]
-        refused = run_script(*argv)
-        error = refused.stderr.decode()
-        assert refused.returncode == 1
-        assert error == (
-            f"error: {folder} is in use by another run (process {holder.pid}); "
-            "wait for it or pass another --output-dir\n"
+        with pytest.raises(ValueError) as refused:
+            run_tutorial(*argv, "--output-dir", folder)
+        assert str(refused.value) == (
+            f"{folder} is in use by another run (process {holder.pid}); "
+            "wait for it or pass another --output-dir"
         )
         assert outputs(folder) == set()
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    assert run_tutorial(*argv)["complete"]  # The kill freed the folder.
+    with rundir.lock(folder):  # The kill freed the folder.
+        assert outputs(folder) == set()
 
 
 def test_each_default_run_gets_its_own_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = TINY_FLAGS + ["--models", "fnet", "--epochs", "1"]
     first = run_tutorial(*argv)
-    first_record = (tmp_path / "runs" / "latest" / "results.json").read_text()
-    second = run_tutorial(*argv)
-    folders = sorted(p for p in (tmp_path / "runs").iterdir() if p.name != "latest")
-    assert len(folders) == 2 and first["complete"] and second["complete"]
-    assert (folders[0] / "results.json").read_text() == first_record
-    assert rundir.resolve(tmp_path / "runs" / "latest").resolve() == folders[1]
-    assert outputs(folders[1]) == ALL_OUTPUTS - {"transformer.keras"}
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if p.name != "latest"]
+    assert first["complete"] and outputs(folder) == ALL_OUTPUTS - {"transformer.keras"}
+    assert rundir.resolve(tmp_path / "runs" / "latest").resolve() == folder
+    settings = {"epochs": 1}  # The next run's folder: `rundir.open_run` decides.
+    with rundir.open_run(None, settings, tmp_path / "runs") as second:
+        assert second.folder != folder and second.previous is None
+        assert rundir.resolve(tmp_path / "runs" / "latest") == second.folder
+    assert json.loads((folder / "results.json").read_text()) == json.loads(
+        json.dumps(first, default=str)
+    )

@@ -1,6 +1,8 @@
 """The WordPiece vocabulary: train split only, reserved tokens, and our learner
 against keras-hub's, token for token."""
 
+import inspect
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +86,21 @@ def test_fast_vocabulary_is_identical_on_real_reviews(tmp_path):
     fast = learn(texts, config)
     reference = learn(texts, replace(config, vocab_trainer="keras"))
     assert fast == reference and len(fast) > 10000
+
+
+def test_the_fast_learner_names_the_internals_it_needs(monkeypatch):
+    """The fast learner is built from keras-hub's `pretokenize` and
+    tensorflow_text's learner library, which neither exports: if a release
+    moves them, this fails, and the learner says so in one line."""
+    pretokenize, learner = word_pieces.internals()
+    parameters = inspect.signature(pretokenize).parameters
+    assert {"lowercase", "strip_accents", "split", "split_on_cjk"} <= set(parameters)
+    for name in ("count_words", "Params", "learn_with_thresh", "get_search_threshs"):
+        assert callable(getattr(learner, name)), f"tensorflow_text moved {name}"
+    monkeypatch.setitem(
+        sys.modules, "keras_hub.src.tokenizers.word_piece_tokenizer", None
+    )
+    with pytest.raises(
+        ValueError, match="keras-hub's pretokenize .* --vocab-trainer keras"
+    ):
+        word_pieces.internals()
