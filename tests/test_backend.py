@@ -5,12 +5,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import keras
 import pytest
 
+from conftest import ROOT
 from fnet_imdb import backend
 
 
@@ -192,38 +192,30 @@ def test_choose_backend_no_pytorch_without_an_nvidia_gpu(keras_home, monkeypatch
     assert backend.choose_backend() == "tensorflow"
 
 
-def predicting(monkeypatch, installed):
-    """No accelerator, `installed` the modules that `importable` finds, and
-    each quiet import recorded instead of made; returns the record."""
+@pytest.mark.parametrize(
+    "configured, installed, chosen",
+    [
+        ("", ["jax", "torch"], "jax"),
+        ("", ["torch"], "torch"),
+        ("", [], "tensorflow"),
+        ("tensorflow", ["jax"], "tensorflow"),
+        ("jax", [], "jax"),
+    ],
+)
+def test_choose_backend_predicting(
+    keras_home, monkeypatch, configured, installed, chosen
+):
+    """To predict on a CPU: the user's backend, else JAX, else PyTorch, else
+    TensorFlow; keras-hub imported without TensorFlow but on TensorFlow."""
     imported = []
+    monkeypatch.setenv("KERAS_BACKEND", configured)  # Empty: no choice.
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
     monkeypatch.setattr(backend, "tpu_present", lambda: False)
     monkeypatch.setattr(backend, "importable", lambda name: name in installed)
     monkeypatch.setattr(backend, "import_tensorflow", lambda: imported.append("tf"))
     monkeypatch.setattr(backend, "import_keras_hub", lambda: imported.append("hub"))
-    return imported
-
-
-@pytest.mark.parametrize(
-    "installed, chosen",
-    [(["jax", "torch"], "jax"), (["torch"], "torch"), ([], "tensorflow")],
-)
-def test_choose_backend_predicting_on_a_cpu(keras_home, monkeypatch, installed, chosen):
-    """To predict: JAX, else PyTorch, else TensorFlow; keras-hub imported
-    without TensorFlow but on TensorFlow."""
-    imported = predicting(monkeypatch, installed)
     assert backend.choose_backend(predicting=True) == chosen
     assert os.environ["KERAS_BACKEND"] == chosen
-    assert imported == (["tf"] if chosen == "tensorflow" else ["hub"])
-
-
-@pytest.mark.parametrize("chosen", ["tensorflow", "jax"])
-def test_choose_backend_predicting_keeps_the_users_backend(
-    keras_home, monkeypatch, chosen
-):
-    imported = predicting(monkeypatch, ["jax", "torch"])
-    monkeypatch.setenv("KERAS_BACKEND", chosen)
-    assert backend.choose_backend(predicting=True) == chosen
     assert imported == (["tf"] if chosen == "tensorflow" else ["hub"])
 
 
@@ -242,16 +234,10 @@ def test_import_keras_hub_leaves_tensorflow_out(tmp_path):
     its Python path, and TensorFlow can still be imported afterwards."""
     pytest.importorskip("tensorflow")
     environment = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_KERAS_HUB],
-        cwd=Path(__file__).resolve().parents[1],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "[[2, 1]] []"
+    command = [sys.executable, "-c", IMPORT_KERAS_HUB]
+    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().splitlines()[-1] == "[[2, 1]] []"
 
 
 @pytest.mark.parametrize(
