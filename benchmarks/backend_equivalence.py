@@ -61,13 +61,15 @@ def train_steps(args):
     """In a child: train one model for `args.steps` steps from saved (or new,
     then saved) weights; return the per-step losses and the device."""
     backend, kind, weights = args.child.split(":", 2)
-    from fnet_imdb import backend as backends
-    from fnet_imdb import batches, prepared
     import tutorial_definitions
 
-    # The tutorial's model, without running its recipe; the backend first.
+    # The tutorial's model, without running its recipe; the backend first (and
+    # TensorFlow quietly), before anything imports Keras.
     steps = tutorial_definitions.load("recipe")
     import keras
+
+    from fnet_imdb import backend as backends
+    from fnet_imdb import batches, prepared
 
     _, token_ids, labels, _ = prepared.read(args.prepared)
     settings = prepared.manifest(args.prepared)["settings"]

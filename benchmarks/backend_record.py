@@ -20,34 +20,21 @@ import platform
 import shlex
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from fnet_imdb import atomic, backend  # noqa: E402  (light: no Keras)
+from fnet_imdb import atomic, backend, provenance  # noqa: E402  (light: no Keras)
 
 PACKAGES = ("keras", "keras-hub", "tensorflow", "jax", "jaxlib", "torch", "numpy")
 
 
 def versions():
     """Python's version and each of `PACKAGES` installed here (None if not)."""
-    found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def commit():
-    """HEAD, with "+dirty" if the work tree has changes."""
-    git = ["git", "-C", str(REPO_ROOT)]
-    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True)
-    dirty = subprocess.run(git + ["diff", "--quiet", "HEAD"]).returncode
-    return head.stdout.decode().strip() + ("+dirty" if dirty else "")
+    return {"python": platform.python_version()} | {
+        name: provenance.version(name) for name in PACKAGES
+    }
 
 
 def main(argv=None):
@@ -71,7 +58,7 @@ def main(argv=None):
         "cpu": backend.cpu_name(),
         "versions": versions(),
         "date": started.isoformat(timespec="seconds"),
-        "commit": commit(),
+        "commit": provenance.commit(),
         "note": args.note,
         "result": json.loads((REPO_ROOT / args.result).read_text()),
     }

@@ -13,23 +13,14 @@ import argparse
 import datetime
 import json
 import platform
-import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from fnet_imdb import atomic, backend  # noqa: E402
-
-
-def version(name):
-    """The installed version of distribution `name`, or None."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+from fnet_imdb.provenance import commit, version  # noqa: E402
 
 
 def cuda_version():
@@ -44,20 +35,6 @@ def cuda_version():
     except (ImportError, AttributeError, RuntimeError):  # No CUDA plugin.
         return None
     return f"{number // 1000}.{number % 1000 // 10}"
-
-
-def commit():
-    """The repository's HEAD commit, or None outside a git checkout."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-        )
-    except OSError:  # No git.
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def environment():

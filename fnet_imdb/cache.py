@@ -1,6 +1,5 @@
 """Arrays cached on disk, keyed by the content of their inputs."""
 
-import contextlib
 import hashlib
 from importlib import metadata
 from pathlib import Path

@@ -6,9 +6,8 @@ import os
 import platform
 import shutil
 import time
-from importlib import metadata
 
-from fnet_imdb import backend, predictions
+from fnet_imdb import backend, predictions, provenance
 from fnet_imdb.atomic import atomic_path, write_text
 from fnet_imdb.comparison import comparison_table, results_markdown, summarise
 from fnet_imdb.paired import paired_comparison
@@ -201,14 +200,8 @@ class Record:
 
 
 def environment(backend, device):
-    """Backend, device, versions and machine of this run."""
-
-    def version(name):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
+    """Backend, device, versions, machine and commit of this run."""
+    version = provenance.version
     return {
         "keras_backend": backend,
         "device": device,
@@ -218,6 +211,7 @@ def environment(backend, device):
         "torch": version("torch") if backend == "torch" else None,
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "commit": provenance.commit(),
     }
 
 

@@ -122,6 +122,8 @@ class Backup(keras.callbacks.BackupAndRestore):
                 path.unlink()
 
     def _point_keras_at(self, folder):
+        # Where BackupAndRestore reads and writes: it takes one folder for all
+        # epochs and has no public way to name another (tested by name).
         self._weights_path = str(folder / WEIGHTS)
         self._training_metadata_path = str(folder / METADATA)
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from fnet_imdb.atomic import write_text
+from fnet_imdb.flags import flag_name
 
 SHOWN_CHANGES = 3  # Settings named in the note about an interrupted run.
 RUNS_ROOT = Path("runs")  # Where a run without --output-dir gets its folder.
@@ -118,7 +119,7 @@ def previous_run(folder, settings):
     wanted = json.loads(json.dumps(settings, default=str))  # Tuples as lists.
     config = previous.get("config", {})
     changed = [
-        f"--{name.replace('_', '-')} {value}, was {config.get(name)}"
+        f"{flag_name(name)} {value}, was {config.get(name)}"
         for name, value in wanted.items()
         if config.get(name) != value
     ]

@@ -15,7 +15,6 @@ import pytest
 
 import gpu_summary
 import keras_io_example
-import numpy as np
 import predict_speed
 import stages
 from conftest import ROOT, TINY_IMDB

@@ -1,9 +1,5 @@
 """The cache: reuse, invalidation by content, and damaged entries rebuilt."""
 
-import os
-
-import pytest
-
 from fnet_imdb import prepare
 
 

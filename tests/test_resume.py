@@ -100,6 +100,16 @@ def killed_then_resumed(backup_dir, keep_best=False, val_losses=None):
 
 
 @pytest.mark.backend
+def test_keras_still_reads_the_paths_a_backup_points_it_at(tmp_path):
+    """Backup points BackupAndRestore's private paths at each epoch's folder:
+    a Keras release that renames them fails here, by name."""
+    keras_backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+    for name in ("_weights_path", "_training_metadata_path"):
+        assert isinstance(
+            getattr(keras_backup, name, None), str
+        ), f"Keras's BackupAndRestore has no {name} any more"
+
+
 def test_resumed_fit_equals_uninterrupted_fit(tmp_path):
     """Killed during the third epoch and resumed, the run's merged history
     and final weights equal an uninterrupted run's exactly (measured on CPU

@@ -1,7 +1,6 @@
 """The answer in words: the speed sentence, one-seed records side by side."""
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from fnet_imdb import paired, verdicts
