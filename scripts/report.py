@@ -6,13 +6,10 @@ docs/tables.json says what each shows, provenance.json where its figures ran.
 """
 
 import argparse
-import json
 import os
 import re
 import sys
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # Run as a script.
@@ -23,107 +20,10 @@ from fnet_imdb import comparison as c  # noqa: E402  (the run's formats)
 from fnet_imdb import verdicts  # noqa: E402
 from fnet_imdb.atomic import write_text  # noqa: E402
 from fnet_imdb.paired import from_records  # noqa: E402
+from records import Records, flatten, get, groups, matches  # noqa: E402
 
 REGION = re.compile(r"<!-- table:([a-z0-9_]+) -->\n.*?<!-- end -->", re.S)
 OPENING = re.compile(r"<!-- table:")
-
-
-class Records:
-    """The records (JSON, or .npz arrays) of a docs/ folder, its provenance and specs."""
-
-    def __init__(self, docs):
-        self.docs, self.loaded = docs, {}
-        self.provenance, self.tables = map(
-            self.load, ["provenance.json", "tables.json"]
-        )
-
-    def load(self, name):
-        if name not in self.loaded:
-            path = self.docs / name
-            try:
-                self.loaded[name] = (
-                    dict(np.load(path))
-                    if path.suffix == ".npz"
-                    else json.loads(path.read_text(encoding="utf-8"))
-                )
-            except (OSError, ValueError) as error:
-                raise ValueError(f"unreadable record {path} ({error})") from None
-        return self.loaded[name]
-
-    def source(self, name):
-        """Where and with what a record was measured (docs/provenance.json)."""
-        entry = self.provenance["records"].get(name)
-        if entry is None:
-            raise ValueError(f"docs/{name} has no entry in docs/provenance.json")
-        return {**entry, "machine": self.provenance["machines"][entry["machine"]]}
-
-
-def flatten(records, name):
-    """A record's rows, whatever its shape: one per run (results.json, H100
-    runs), step time, variant (end_to_end.py) or model, each with the record's
-    provenance: machine, settings, meaning of its variants, shared seeds."""
-    record, source = records.load(name), records.source(name)
-    if isinstance(record, list) or "result" in record:  # (backend_record.py's)
-        items = record if isinstance(record, list) else record["result"]
-    elif "variants" in record:  # end_to_end.py: a column of figures per variant.
-        items = [
-            {**v["results"], "variant": v["variant"]}
-            | {key: figures[v["variant"]] for key, figures in record["table"].items()}
-            for v in record["variants"]
-        ]
-    elif "results" in record:  # backend_equivalence.py
-        items = [{**record["settings"], **result} for result in record["results"]]
-    else:  # results.json; an older one holds its single run in the model's entry.
-        common = {key: record.get(key) for key in ("environment", "config")}
-        common["seed"] = (record.get("config") or {}).get("seed")
-        items = [
-            {**common, **run, "model": kind}
-            for kind, model in record["models"].items()
-            for run in model.get("runs") or [model]
-        ]
-    rows = []
-    for item in items:
-        row = {**source.get("settings", {})}
-        row.update({key: value for key, value in item.items() if value is not None})
-        row.update(source.get("variants", {}).get(item.get("variant"), {}))
-        row.update(record=name, machine=source["machine"]["short"])
-        row["shared"] = item.get("seed") in source.get("shared_seeds", [])
-        if "history" in item:
-            row["epochs"] = len(item["history"]["val_accuracy"])
-            row["kept_val_accuracy"] = c.run_value(item, "val_accuracy")
-        rows.append(row)
-    return rows
-
-
-def get(row, path):
-    """A row's field by a dotted path (`a.b.-1`), or of `a|b` the first it has."""
-    for option in path.split("|"):
-        value = row
-        for key in option.split("."):
-            if isinstance(value, list):
-                value = value[int(key)] if int(key) < len(value) else None
-            else:
-                value = value.get(key) if isinstance(value, dict) else None
-        if value is not None:
-            return value
-    return None
-
-
-def matches(row, where):
-    """Whether each field of `where` has one of its values (null: none)."""
-    return all(get(row, key) in allowed for key, allowed in where.items())
-
-
-def groups(records, block):
-    """A block's rows with `set` and `alias` fields, by `where` and `group`."""
-    found = {}
-    for row in (row for name in block["records"] for row in flatten(records, name)):
-        row.update(block.get("set", {}))
-        row.update({k: get(row, path) for k, path in block.get("alias", {}).items()})
-        if matches(row, block.get("where", {})):
-            key = tuple(str(get(row, field)) for field in block.get("group", []))
-            found.setdefault(key or len(found), []).append(row)
-    return list(found.values())
 
 
 def unique(values):
