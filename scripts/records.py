@@ -47,8 +47,18 @@ def flatten(records, name):
     elif "variants" in record:  # end_to_end.py: a column of figures per variant.
         items = [
             {**v.get("results", {}), "variant": v["variant"]}
-            | {key: figures[v["variant"]] for key, figures in record["table"].items()}
+            | {
+                key: figures.get(v["variant"])
+                for key, figures in record["table"].items()
+            }
             for v in record["variants"]
+        ]
+        ratios = {name for figures in record["table"].values() for name in figures}
+        items += [  # Its ratios ("default / keras-io") make columns too.
+            {"variant": name, "ratio": True}
+            | {key: figures.get(name) for key, figures in record["table"].items()}
+            for name in sorted(ratios)
+            if " / " in name
         ]
     elif "interpreters" in record:  # predict_speed.py: a row per interpreter.
         measured = [("s", "s"), ("mb", "peak_rss_mb")]

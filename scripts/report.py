@@ -49,6 +49,7 @@ FORMATS = {
     "%": lambda v, *_: c.mean_sd(v, "%"),
     "%+": lambda v, *_: c.mean_sd(v, "%", listed=True),
     "s": lambda v, *_: c.mean_sd(v, "s"),
+    "s+": lambda v, *_: c.mean_sd(v, "s", listed=True),
     "step": lambda v, *_: unique(
         f"{x:.3f} s" if x >= 0.1 else f"{x * 1e3:.1f} ms" for x in v
     ),
@@ -61,8 +62,20 @@ FORMATS = {
     "per_epoch": per_epoch,
     "with_epochs": lambda v, rows, _: f"{c.seconds(v[0])} ({per_epoch(v, rows)})",
     "cpu": lambda v, *_: "shared with other work" if v[0] else "alone",
+    "s|x": lambda v, rows, _: (
+        f"{v[0]:.2f}x" if rows[0].get("ratio") else c.seconds(v[0])
+    ),
+    "s each": lambda v, *_: ", ".join(f"{x:.1f}" for x in v[0]) + " s",
+    "MB each": lambda v, *_: ", ".join(f"{x:,.0f}" for x in v[0]) + " MB",
 }
-NUMERIC = ("%", "%+", "s", "step")  # A string among their values stands as it is.
+NUMERIC = (
+    "%",
+    "%+",
+    "s",
+    "s+",
+    "step",
+    "s|x",
+)  # A string among their values stands as is.
 
 
 def cell(group, column, link):
@@ -132,7 +145,10 @@ def sources(records, names, link):
     for name in dict.fromkeys(names):
         source = records.source(name)
         rows = flatten(records, name) if name.endswith(".json") else []
-        environment = (rows or [{}])[0].get("environment")
+        found_in = [
+            row["environment"] for row in rows if "python" in row.get("environment", {})
+        ]
+        environment = (found_in or [None])[0]  # A run's own, not provenance's.
         what = c.software(environment) if environment else source.get("software", "")
         when = (source.get("commit"), source.get("date"))
         found.setdefault((source["machine"]["long"], what, *when), []).append(name)
