@@ -65,6 +65,9 @@ def flatten(records, name):
         items = [
             {**one["about"], "load": record["load_before"].split()[0]}
             | {
+                "backend_version": f"{one['about']['backend']} {one['about'].get(one['about']['backend'])}"
+            }
+            | {
                 f"{key}_{unit}": [r[field] for r in one[key]]
                 for unit, field in measured
                 for key in ("one_text", "lines")
