@@ -105,6 +105,27 @@ def run_script(*args, stdin=None, env=None, prelude="", module=None):
     )
 
 
+def killed_in_second_epoch(fit_number):
+    """Python for `run_script`'s prelude: the process kills itself (SIGKILL) in
+    the second epoch of its `fit_number`-th call of `fit()`."""
+    return f"""
+import os, signal, keras
+fit, calls = keras.Model.fit, []
+class KillInSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 1 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+def killing_fit(model, *args, callbacks=(), **kwargs):
+    calls.append(model.name)
+    if len(calls) == {fit_number}:
+        callbacks = [*callbacks, KillInSecondEpoch()]
+    return fit(model, *args, callbacks=callbacks, **kwargs)
+keras.Model.fit = killing_fit
+"""
+
+
 @pytest.fixture
 def tiny_config(tmp_path):
     """The tiny run's settings, writing into this test's own folders."""

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, SCRIPT, TINY_FLAGS, run_script
+from conftest import ROOT, SCRIPT, TINY_FLAGS, killed_in_second_epoch, run_script
 from fnet_imdb import hosts
 
 # Both models, 2 epochs, batches of 7 over two devices: every split ends in a
@@ -30,21 +30,6 @@ TWO_DEVICES = {
     "KERAS_BACKEND": "jax",
     "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
 }
-
-# Process 1 kills itself in the second epoch of the first fit (FNet).
-KILL_IN_SECOND_EPOCH = """
-import os, signal, keras
-class KillInSecondEpoch(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.epoch == 1 and batch == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
-fit = keras.Model.fit
-def killing_fit(model, *args, callbacks=(), **kwargs):
-    return fit(model, *args, callbacks=[*callbacks, KillInSecondEpoch()], **kwargs)
-keras.Model.fit = killing_fit
-"""
 
 
 def options(**chosen):
@@ -142,7 +127,7 @@ def start_two(argv, logs, kill_process_1=False):
     port, processes = free_port(), []
     try:
         for index in (0, 1):
-            prelude = KILL_IN_SECOND_EPOCH if kill_process_1 and index else ""
+            prelude = killed_in_second_epoch(1) if kill_process_1 and index else ""
             processes.append(start_one(argv, logs, port, index, prelude))
     except BaseException:
         stop(processes)

@@ -64,30 +64,6 @@ def test_predict_refuses_an_incomplete_run(tmp_path, capsys):
 
 
 @pytest.mark.backend
-def test_predict_in_a_fresh_process_gives_the_same_probabilities(tiny_run):
-    """As a user runs it, with no library chatter on stderr."""
-    run_dir, _ = tiny_run
-    texts = ["a wonderful film", "dull plot, awful actors"]
-    expected = fc_rows(run_dir, texts)
-    # Lines end at a newline, with a carriage return before it or not, only.
-    stdin = "\r\n".join(texts).encode() + b"\n\xff\xfe broken bytes\ngood\xc2\x85film\n"
-    result = run_script(
-        "--run-dir", run_dir, "--json", stdin=stdin, module="fnet_imdb.predict"
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    warning = "warning: invalid UTF-8 on stdin was replaced by U+FFFD\n"
-    assert result.stderr.decode() == warning  # And no library chatter.
-    lines = result.stdout.decode().split("\n")
-    rows = [json.loads(line) for line in lines[:-1]]
-    broken = ["\ufffd\ufffd broken bytes", "good\x85film"]
-    assert [row["text"] for row in rows] == texts + broken
-    for row, reference in zip(rows, expected):
-        for kind, probability in reference["probabilities"].items():
-            np.testing.assert_allclose(
-                row["probabilities"][kind], probability, atol=1e-5
-            )
-
-
 def small_run(folder, finished):
     """A run folder holding the models of `finished`, trained or not (small
     real models on a small vocabulary), as an interrupted run leaves it."""

@@ -106,21 +106,28 @@ atexit.register(lambda: print("tensorflow:", "tensorflow" in sys.modules, file=s
 
 
 def test_predict_runs_without_tensorflow_as_training_does(tiny_run):
-    """Where JAX or PyTorch is installed and no backend is chosen, predict
-    leaves TensorFlow out, and its probabilities are those of the training
+    """As a user runs it, with no backend chosen: where JAX or PyTorch is
+    installed, predict leaves TensorFlow out and says nothing on stderr but
+    that invalid UTF-8 was replaced; a line ends at a newline only (after a
+    carriage return or not); the probabilities are those of the training
     path's ids (to 1e-4)."""
     if not any(map(backend.importable, backend.PREDICTING_ON_CPU)):
         pytest.skip(f"none of {backend.PREDICTING_ON_CPU} is installed")
     run_dir, _ = tiny_run
-    stdin = "\n".join(AWKWARD).encode() + b"\n"
+    broken = b"\xff\xfe broken bytes\ngood\xc2\x85film\n"
+    stdin = "\r\n".join(AWKWARD).encode() + b"\r\n" + broken
     result = run_script(
         "--run-dir", run_dir, "--json", stdin=stdin, module="fnet_imdb.predict",
         prelude=WATCH_TENSORFLOW, env={"KERAS_BACKEND": ""},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()[-3000:]
-    assert result.stderr.decode().endswith("tensorflow: False\n")
-    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
-    assert [row["text"] for row in rows] == AWKWARD
+    assert result.stderr.decode() == (
+        "warning: invalid UTF-8 on stdin was replaced by U+FFFD\ntensorflow: False\n"
+    )
+    lines = result.stdout.decode().split("\n")  # Not splitlines: U+0085 stays.
+    rows = [json.loads(line) for line in lines[:-1]]
+    texts = [row["text"] for row in rows]
+    assert texts == AWKWARD + ["\ufffd\ufffd broken bytes", "good\x85film"]
     results, vocabulary, models = load_run(run_dir)
     ids = training_ids(AWKWARD, vocabulary, results["config"]["max_seq_len"])
     for kind, model in models.items():

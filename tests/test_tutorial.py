@@ -23,6 +23,7 @@ from conftest import (
     TINY_TRAINING_FLAGS,
     TUTORIAL,
     compile_model,
+    killed_in_second_epoch,
     parse,
     run_script,
     run_tutorial,
@@ -352,30 +353,11 @@ def test_data_parallel_needs_jax(tmp_path):
         run_tutorial(*argv)
 
 
-# Kills its own process in the second epoch of the second fit() (seed 2).
-KILL_IN_SECOND_FIT = """
-import os, signal, keras
-fit, calls = keras.Model.fit, []
-class KillInSecondEpoch(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.epoch == 1 and batch == 2:
-            os.kill(os.getpid(), signal.SIGKILL)
-def killing_fit(model, *args, callbacks=(), **kwargs):
-    calls.append(model.name)
-    if len(calls) == 2:
-        callbacks = [*callbacks, KillInSecondEpoch()]
-    return fit(model, *args, callbacks=callbacks, **kwargs)
-keras.Model.fit = killing_fit
-"""
-
-
 @pytest.mark.backend
 def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     argv = TINY_FLAGS + ["--models", "fnet", "--seeds", "1,2", "--epochs", "2"]
     argv += ["--output-dir", tmp_path / "run"]
-    killed = run_script(*argv, prelude=KILL_IN_SECOND_FIT)
+    killed = run_script(*argv, prelude=killed_in_second_epoch(2))  # Of seed 2.
     assert killed.returncode == -signal.SIGKILL
     before = json.loads((tmp_path / "run" / "results.json").read_text())
     assert before["complete"] is False
