@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TUTORIAL, build, replace, run_script
+from conftest import TUTORIAL, build, replace
 from fnet_imdb import cli, predict as predict_command, preprocessing
 from fnet_imdb.batches import bucket_length
 from fnet_imdb.predict import classify, load_run
