@@ -27,8 +27,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from backend_record import commit  # noqa: E402
 from fnet_imdb import atomic, backend, cli  # noqa: E402  (light: no Keras)
+from fnet_imdb.provenance import commit  # noqa: E402
 
 TEXT = "A wonderful film: moving, funny, and the actors are superb."
 # Targets: one text within 5 s and 500 MB, 1,000 reviews within 20 s.
@@ -36,15 +36,10 @@ TARGETS = {"one_text_s": 5.0, "one_text_mb": 500, "lines_s": 20.0}
 # Run by each interpreter: its versions and the backend predict takes there.
 ABOUT = """
 import json, platform
-from importlib import metadata
-from fnet_imdb import backend
+from fnet_imdb import backend, provenance
 names = ("keras", "keras-hub", "jax", "jaxlib", "torch", "tensorflow", "numpy")
-found = {}
-for name in names:
-    try:
-        found[name] = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        pass
+found = {name: provenance.version(name) for name in names}
+found = {name: version for name, version in found.items() if version}
 chosen = backend.choose_backend(predicting=True)
 print(json.dumps({"python": platform.python_version(), "backend": chosen, **found}))
 """

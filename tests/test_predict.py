@@ -3,8 +3,6 @@ that load with keras and keras_hub alone."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -108,39 +106,6 @@ def test_predict_serves_the_newest_finished_run(tmp_path, monkeypatch, capsys):
         "error: runs/20261203-090000 has no trained model yet; the newest "
         "finished run is runs/20261202-090000\n"
     )
-
-
-LOAD_WITH_KERAS_ONLY = """
-import sys
-sys.modules["tensorflow"] = sys.modules["tensorflow_text"] = None
-import keras, keras_hub, numpy
-ids = numpy.load(sys.argv[1])
-for path in sys.argv[2:]:
-    print(keras.saving.load_model(path).predict(ids, verbose=0)[:, 0].tolist())
-"""
-
-
-def test_saved_models_load_with_keras_and_keras_hub_alone(tiny_run, tmp_path):
-    """On JAX, without TensorFlow or this project: plain keras-hub layers."""
-    run_dir, _ = tiny_run
-    results, vocabulary, models = load_run(run_dir)
-    tokenizer = TUTORIAL.make_tokenizer(vocabulary, 64)
-    texts = preprocessing.lower_case(["a wonderful film", "dull, awful"])
-    ids = preprocessing.tokenize(tokenizer, texts)
-    np.save(tmp_path / "ids.npy", ids)
-    paths = [str(run_dir / f"{kind}.keras") for kind in models]
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD_WITH_KERAS_ONLY, str(tmp_path / "ids.npy"), *paths],
-        capture_output=True,
-        cwd=tmp_path,  # Away from the project: nothing of ours is importable.
-        env={**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": ""},
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr.decode()[-3000:]
-    lines = result.stdout.decode().splitlines()
-    for line, model in zip(lines, models.values()):
-        expected = model.predict(ids, verbose=0)[:, 0]
-        np.testing.assert_allclose(json.loads(line), expected, atol=1e-5)
 
 
 def test_predict_cuts_padding_only_where_the_model_masks_it(tiny_config):

@@ -2,12 +2,16 @@
 real reviews, and the probabilities of a run without TensorFlow."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import TUTORIAL, load_imdb, parse, run_script
+from conftest import ROOT, TUTORIAL, load_imdb, parse
 from fnet_imdb import backend, download, imdb, preprocessing
 from fnet_imdb.predict import classify, load_run
 
@@ -105,21 +109,28 @@ atexit.register(lambda: print("tensorflow:", "tensorflow" in sys.modules, file=s
 """
 
 
-def test_predict_runs_without_tensorflow_as_training_does(tiny_run):
-    """As a user runs it, with no backend chosen: where JAX or PyTorch is
-    installed, predict leaves TensorFlow out and says nothing on stderr but
-    that invalid UTF-8 was replaced; a line ends at a newline only (after a
-    carriage return or not); the probabilities are those of the training
-    path's ids (to 1e-4)."""
+def test_predict_runs_without_tensorflow_as_training_does(tiny_run, tmp_path):
+    """As a user runs it, with no backend chosen, in a copy of the package
+    alone (no tutorial): where JAX or PyTorch is installed, predict leaves
+    TensorFlow out and says nothing on stderr but that invalid UTF-8 was
+    replaced; a line ends at a newline only (after a carriage return or not);
+    the probabilities are those of the training path's ids (to 1e-4)."""
     if not any(map(backend.importable, backend.PREDICTING_ON_CPU)):
         pytest.skip(f"none of {backend.PREDICTING_ON_CPU} is installed")
     run_dir, _ = tiny_run
+    shutil.copytree(ROOT / "fnet_imdb", tmp_path / "fnet_imdb")
     broken = b"\xff\xfe broken bytes\ngood\xc2\x85film\n"
     stdin = "\r\n".join(AWKWARD).encode() + b"\r\n" + broken
-    result = run_script(
-        "--run-dir", run_dir, "--json", stdin=stdin, module="fnet_imdb.predict",
-        prelude=WATCH_TENSORFLOW, env={"KERAS_BACKEND": ""},
+    code = (
+        WATCH_TENSORFLOW
+        + "import runpy\nrunpy.run_module('fnet_imdb.predict', run_name='__main__')"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--run-dir", str(run_dir), "--json"],
+        input=stdin, capture_output=True, cwd=tmp_path, env=environment, timeout=240,
     )  # fmt: skip
+    assert not (tmp_path / "fnet_classification.py").exists()
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert result.stderr.decode() == (
         "warning: invalid UTF-8 on stdin was replaced by U+FFFD\ntensorflow: False\n"

@@ -401,6 +401,18 @@ def test_the_tutorial_shows_the_keras_workflow():
     assert not workflow & called_names(functions)
 
 
+def test_the_tutorial_reports_errors_in_one_line():
+    """Its excepthook is `cli.one_line_errors`, set at top level in view."""
+    tree = ast.parse(ROOT.joinpath("fnet_classification.py").read_text("utf-8"))
+    assigned = [
+        ast.unparse(node)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and ast.unparse(node.targets[0]) == "sys.excepthook"
+    ]
+    assert assigned == ["sys.excepthook = cli.one_line_errors"]
+
+
 def test_the_tutorials_functions_take_what_they_read():
     """No function of the tutorial reads a lower-case module variable that it
     was not passed (upper-case constants and imported modules are fine)."""
