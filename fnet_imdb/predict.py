@@ -136,12 +136,19 @@ def classify(texts, results, vocabulary, models):
 MASKS_PADDING = ("transformer",)
 
 
-def scores(model, token_ids, widths):
-    """The model's output for each row of `token_ids`, cut to its width."""
+def scores(model, token_ids, widths, batch_size=32):
+    """The model's output for each row of `token_ids`, cut to its width. Each
+    width's rows are padded with rows of [PAD] to whole batches, so that a
+    compiling backend (JAX) compiles once per width, not again for a last,
+    shorter batch; fewer rows than a batch make one batch of their own."""
     result = np.zeros(len(token_ids), dtype="float32")
     for width in sorted(set(widths)):
         group = np.flatnonzero(np.equal(widths, width))
-        result[group] = model.predict(token_ids[group, :width], verbose=0)[:, 0]
+        size = min(batch_size, len(group))
+        rows = np.zeros((-(-len(group) // size) * size, width), "int32")
+        rows[: len(group)] = token_ids[group, :width]
+        outputs = model.predict(rows, batch_size=size, verbose=0)
+        result[group] = outputs[: len(group), 0]
     return result
 
 

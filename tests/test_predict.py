@@ -126,3 +126,20 @@ def test_predict_cuts_padding_only_where_the_model_masks_it(tiny_config):
         np.testing.assert_allclose(ours, full[kind], atol=1e-6)
     cut = predict_command.scores(models["fnet"], ids, [64, 128, 256])
     assert abs(cut[0] - full["fnet"][0]) > 1e-4
+
+
+def test_scores_feeds_whole_batches_and_returns_each_rows_own_output(tiny_config):
+    """Five rows of one width at batches of two go in as three whole batches
+    (one padding row), so a compiling backend sees one batch shape; each row's
+    score is the model's output for that row alone."""
+    model = build("transformer", replace(tiny_config, max_seq_len=64))
+    ids = np.random.default_rng(0).integers(1, 60, size=(5, 64)).astype("int32")
+    fed = []
+    predict = model.predict
+    model.predict = lambda rows, **kwargs: fed.append((rows.shape, kwargs)) or predict(
+        rows, **kwargs
+    )
+    ours = predict_command.scores(model, ids, [64] * 5, batch_size=2)
+    assert fed == [((6, 64), {"batch_size": 2, "verbose": 0})]
+    alone = [predict(ids[i : i + 1], verbose=0)[0, 0] for i in range(5)]
+    np.testing.assert_allclose(ours, alone, atol=1e-6)
