@@ -51,7 +51,7 @@ class Echo:
     def __init__(self, seen):
         self.seen = seen
 
-    def predict(self, token_ids, verbose=0):
+    def predict(self, token_ids, batch_size=None, verbose=0):
         self.seen.append(token_ids)
         return np.count_nonzero(token_ids, axis=1, keepdims=True).astype("float32")
 
@@ -66,7 +66,7 @@ def test_predict_and_training_prepare_text_alike(tiny_config):
     seen = []
     results = {"config": {"max_seq_len": 64}}
     classify(shouted, results, vocabulary, {"fnet": Echo(seen)})
-    np.testing.assert_array_equal(np.concatenate(seen), training)
+    np.testing.assert_array_equal(np.concatenate(seen)[: len(training)], training)
 
 
 def tensorflow_lower(texts):
