@@ -126,6 +126,16 @@ keras.Model.fit = killing_fit
 """
 
 
+@pytest.fixture(autouse=True, scope="session")
+def user_cache_folder(tmp_path_factory):
+    """predict keeps JAX's compiled programs in the user's cache folder: the
+    tests use one of their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user_cache")))
+        patch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+        yield
+
+
 @pytest.fixture
 def tiny_config(tmp_path):
     """The tiny run's settings, writing into this test's own folders."""

@@ -3,6 +3,7 @@ that load with keras and keras_hub alone."""
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,16 @@ def test_scores_feeds_whole_batches_and_returns_each_rows_own_output(tiny_config
     assert fed == [((6, 64), {"batch_size": 2, "verbose": 0})]
     alone = [predict(ids[i : i + 1], verbose=0)[0, 0] for i in range(5)]
     np.testing.assert_allclose(ours, alone, atol=1e-6)
+
+
+def test_compilation_cache_is_jaxs_own_else_the_users_cache_else_none(tmp_path):
+    """JAX_COMPILATION_CACHE_DIR wins; else fnet-imdb/jax in XDG_CACHE_HOME;
+    a folder that cannot be made (a file in its way) gives None."""
+    own = tmp_path / "own"
+    both = {"JAX_COMPILATION_CACHE_DIR": str(own), "XDG_CACHE_HOME": str(tmp_path)}
+    assert predict_command.compilation_cache(both) == str(own) and own.is_dir()
+    users = predict_command.compilation_cache({"XDG_CACHE_HOME": str(tmp_path)})
+    assert users == str(tmp_path / "fnet-imdb" / "jax") and Path(users).is_dir()
+    (tmp_path / "file").write_text("")
+    blocked = {"XDG_CACHE_HOME": str(tmp_path / "file")}
+    assert predict_command.compilation_cache(blocked) is None

@@ -121,7 +121,8 @@ def test_predict_runs_without_tensorflow_as_training_does(tiny_run, tmp_path):
     alone (no tutorial): where JAX or PyTorch is installed, predict leaves
     TensorFlow out and says nothing on stderr but that invalid UTF-8 was
     replaced; a line ends at a newline only (after a carriage return or not);
-    the probabilities are those of the training path's ids (to 1e-4)."""
+    the probabilities are those of the training path's ids (to 1e-4); on
+    JAX, the compiled programs are kept in the user's cache folder."""
     if not any(map(backend.importable, backend.PREDICTING_ON_CPU)):
         pytest.skip(f"none of {backend.PREDICTING_ON_CPU} is installed")
     run_dir, _ = tiny_run
@@ -133,6 +134,8 @@ def test_predict_runs_without_tensorflow_as_training_does(tiny_run, tmp_path):
         + "import runpy\nrunpy.run_module('fnet_imdb.predict', run_name='__main__')"
     )
     environment = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": ""}
+    environment["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    environment.pop("JAX_COMPILATION_CACHE_DIR", None)
     result = subprocess.run(
         [sys.executable, "-c", code, "--run-dir", str(run_dir), "--json"],
         input=stdin, capture_output=True, cwd=tmp_path, env=environment, timeout=240,
@@ -142,6 +145,9 @@ def test_predict_runs_without_tensorflow_as_training_does(tiny_run, tmp_path):
     assert result.stderr.decode() == (
         "warning: invalid UTF-8 on stdin was replaced by U+FFFD\ntensorflow: False\n"
     )
+    chosen = next(filter(backend.importable, backend.PREDICTING_ON_CPU))
+    kept = tmp_path / "cache/fnet-imdb/jax"  # JAX's compiled programs, for next time.
+    assert (kept.exists() and any(kept.iterdir())) == (chosen == "jax")
     lines = result.stdout.decode().split("\n")  # Not splitlines: U+0085 stays.
     rows = [json.loads(line) for line in lines[:-1]]
     texts = [row["text"] for row in rows]
