@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from fnet_imdb import cli  # noqa: E402  (light: no Keras, no TensorFlow)
 from fnet_imdb.flags import flag_name  # noqa: E402
 from fnet_imdb.plots import test_split  # noqa: E402
-from fnet_imdb.atomic import atomic_path  # noqa: E402
+from fnet_imdb.atomic import write_text  # noqa: E402
 
 import keras_io_example  # noqa: E402
 from stages import STAGE_ENDS, launch, stage_seconds  # noqa: E402
@@ -238,8 +238,7 @@ def main(argv=None):
         records.append(run(name, args, extra, out))
         table = comparison(records, prepared)
         result = {**summary, "table": table, "prepare": prepared, "variants": records}
-        with atomic_path(out / "end_to_end.json") as partial:
-            partial.write_text(json.dumps(result, indent=2) + "\n")
+        write_text(out / "end_to_end.json", json.dumps(result, indent=2) + "\n")
     columns = [r["variant"] for r in records]
     columns += [c for c in RATIOS if any(c in values for values in table.values())]
     print_table(table, columns)

@@ -48,8 +48,8 @@ def launch(name, command, env, out, cwd):
     if code:
         print(f"{name}: FAILED (exit status {code}) after {wall:.1f} s; log ends:")
         print("\n".join("    " + text for _, text in lines[-20:]))
-        return record
-    print(f"{name}: done in {wall:.1f} s", flush=True)
+    else:
+        print(f"{name}: done in {wall:.1f} s", flush=True)
     return record
 
 
@@ -60,10 +60,8 @@ def stage_seconds(lines, wall):
     for name, pattern in STAGE_ENDS:
         start = position - 1 if "{0}" in pattern else position  # Its own line.
         pattern = re.compile(pattern.replace("{0}", caught))
-        found = [
-            i for i in range(max(start, 0), len(lines)) if pattern.search(lines[i][1])
-        ]
-        found = found[0] if found else None
+        indices = range(max(start, 0), len(lines))
+        found = next((i for i in indices if pattern.search(lines[i][1])), None)
         if found is None:
             continue
         match = pattern.search(lines[found][1])

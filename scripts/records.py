@@ -61,19 +61,8 @@ def flatten(records, name):
             if " / " in name
         ]
     elif "interpreters" in record:  # predict_speed.py: a row per interpreter.
-        measured = [("s", "s"), ("mb", "peak_rss_mb")]
-        items = [
-            {**one["about"], "load": record["load_before"].split()[0]}
-            | {
-                "backend_version": f"{one['about']['backend']} {one['about'].get(one['about']['backend'])}"
-            }
-            | {
-                f"{key}_{unit}": [r[field] for r in one[key]]
-                for unit, field in measured
-                for key in ("one_text", "lines")
-            }
-            for one in record["interpreters"].values()
-        ]
+        load = record["load_before"].split()[0]
+        items = [interpreter_row(one, load) for one in record["interpreters"].values()]
     elif "results" in record:  # backend_equivalence.py
         items = [{**record["settings"], **result} for result in record["results"]]
     else:  # results.json; an older one holds its single run in the model's entry.
@@ -96,6 +85,19 @@ def flatten(records, name):
             row["kept_val_accuracy"] = c.run_value(item, "val_accuracy")
         rows.append(row)
     return rows
+
+
+def interpreter_row(one, load):
+    """One interpreter's figures in a predict_speed.py record, as a row: its
+    versions and backend, the 1-minute `load` before the run, and the seconds
+    and peak megabytes of each round."""
+    about = one["about"]
+    row = {**about, "load": load}
+    row["backend_version"] = f"{about['backend']} {about.get(about['backend'])}"
+    for key in ("one_text", "lines"):
+        row[f"{key}_s"] = [figures["s"] for figures in one[key]]
+        row[f"{key}_mb"] = [figures["peak_rss_mb"] for figures in one[key]]
+    return row
 
 
 def get(row, path):

@@ -135,7 +135,6 @@ def test_predict_runs_without_tensorflow_as_training_does(tiny_run, tmp_path):
     )
     environment = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": ""}
     environment["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    environment.pop("JAX_COMPILATION_CACHE_DIR", None)
     result = subprocess.run(
         [sys.executable, "-c", code, "--run-dir", str(run_dir), "--json"],
         input=stdin, capture_output=True, cwd=tmp_path, env=environment, timeout=240,
